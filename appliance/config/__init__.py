@@ -1,0 +1,1 @@
+"""Configuration that lives in the database, loaded from files."""

@@ -1,0 +1,142 @@
+"""`callbox run`: every service of the appliance in one process, started and stopped in order."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import logging
+import signal
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from appliance.acd import CallJournal, QueueManager
+from appliance.acd.music import hold_music
+from appliance.incidents import HealthBoard, IncidentJournal
+from appliance.recording import RecordingIndex
+from appliance.settings import Settings
+from appliance.sip.abc import EngineEvent, RegistrationState, SipEngine
+from appliance.storage import Database
+from appliance.systemd import notify, watchdog
+from appliance.trunks import TrunkService
+
+log = logging.getLogger(__name__)
+
+Work = Callable[[], Awaitable[Any]]
+
+
+@dataclasses.dataclass
+class Services:
+    """The running appliance's services, as the web layer sees them."""
+
+    settings: Settings
+    engine: Any  # PjsuaEngine or another SipEngine with `stats()`
+    trunks: TrunkService
+    acd: QueueManager
+    health: HealthBoard
+    incidents: IncidentJournal
+
+
+class Daemon:
+    """Owns the services, the event pump and the web server."""
+
+    def __init__(self, settings: Settings, engine: SipEngine | None = None) -> None:
+        self.settings = settings
+        self._engine = engine
+        self._pump: asyncio.Queue[EngineEvent | Work | None] = asyncio.Queue()
+        self._tasks: list[asyncio.Task[Any]] = []
+        self.services: Services | None = None
+        self.started = asyncio.Event()
+
+    def post(self, item: EngineEvent | Work) -> None:
+        """Queue an engine event or a piece of work for the pump (from the loop thread)."""
+        self._pump.put_nowait(item)
+
+    async def _run_pump(self, services: Services) -> None:
+        while (item := await self._pump.get()) is not None:
+            try:
+                if callable(item):
+                    await item()
+                elif isinstance(item, RegistrationState):
+                    await services.trunks.on_registration(item)
+                else:
+                    await services.acd.handle(item)
+            except Exception:
+                log.exception("handling %r failed", item)
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Start everything, run until `stop` is set, then shut down in reverse order."""
+        s = self.settings
+        db = Database(s.data.database_path)
+        await db.open()
+        calls = CallJournal()
+        calls.start()
+        engine = self._engine or self._make_engine()
+        health, incidents = HealthBoard(), IncidentJournal()
+        trunks = TrunkService(engine, health, incidents)
+        recordings = RecordingIndex(s.data.recordings_dir, calls.write)
+        acd = QueueManager(engine, trunks, calls, recordings, self.post)
+        self.services = services = Services(s, engine, trunks, acd, health, incidents)
+        try:
+            await engine.start(self.post)
+            pump = asyncio.create_task(self._run_pump(services), name="event-pump")
+            self.post(trunks.load)
+            self.post(acd.load)
+            server = await self._start_web(services)
+            self._tasks.append(asyncio.create_task(watchdog(lambda: engine.stats().running), name="watchdog"))
+            notify("READY=1")
+            self.started.set()
+            log.info("callbox running: SIP %s:%d, HTTP %s:%d, data in %s", s.sip.bind, s.sip.port,
+                     s.http.host, s.http.port, s.data.dir)
+            await stop.wait()
+            notify("STOPPING=1")
+            log.info("callbox stopping")
+            if server is not None:
+                server.should_exit = True
+            await engine.stop()
+            self._pump.put_nowait(None)
+            await pump
+            await recordings.drain()
+        finally:
+            for task in self._tasks:
+                task.cancel()
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+            await calls.stop()
+            await db.close()
+
+    def _make_engine(self) -> SipEngine:
+        from appliance.sip.engine import PjsuaEngine  # pjsua2 is loaded only when a real engine runs
+
+        music = hold_music(self.settings.data.dir, self.settings.sip.hold_music, self.settings.sip.bridge_clock_rate)
+        return PjsuaEngine(self.settings.sip, music)
+
+    async def _start_web(self, services: Services) -> Any:
+        import uvicorn
+
+        from web.app import create_app
+
+        config = uvicorn.Config(create_app(services), host=self.settings.http.host, port=self.settings.http.port,
+                                log_config=None, access_log=False, lifespan="off")
+        server = uvicorn.Server(config)
+        server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
+        task = asyncio.create_task(server.serve(), name="http")
+        self._tasks.append(task)
+        while not server.started and not task.done():
+            await asyncio.sleep(0.02)
+        if task.done():
+            task.result()  # raises the bind error
+        return server
+
+
+def run(settings: Settings) -> None:
+    """Run the daemon until SIGTERM or SIGINT."""
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            with contextlib.suppress(NotImplementedError):
+                loop.add_signal_handler(sig, stop.set)
+        await Daemon(settings).run(stop)
+
+    asyncio.run(main())

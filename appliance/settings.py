@@ -1,0 +1,149 @@
+"""Start-up settings: frozen dataclasses per concern, read from a TOML file and `CALLBOX_*` env.
+
+Every field can be set as `[section] field = value` in the TOML file named by `CALLBOX_CONFIG`
+(or `--config`), and overridden by the environment variable `CALLBOX_<SECTION>_<FIELD>`, e.g.
+`CALLBOX_SIP_PORT=5080`, `CALLBOX_DATA_DIR=/srv/callbox`. Configuration an admin edits (trunks,
+queues, operators) lives in the database, not here.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, TypeVar
+
+from appliance.errors import ConfigError
+
+T = TypeVar("T")
+
+
+def _default_data_dir() -> Path:
+    if os.geteuid() == 0:
+        return Path("/var/lib/callbox")
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "callbox"
+
+
+@dataclasses.dataclass(frozen=True)
+class DataSettings:
+    """Where the appliance keeps its state."""
+
+    dir: Path = dataclasses.field(default_factory=_default_data_dir)
+    database: Path | None = None  # default: <dir>/callbox.sqlite3
+
+    @property
+    def database_path(self) -> Path:
+        """The SQLite database file."""
+        return self.database or self.dir / "callbox.sqlite3"
+
+    @property
+    def recordings_dir(self) -> Path:
+        """Where call recordings are written."""
+        return self.dir / "recordings"
+
+
+@dataclasses.dataclass(frozen=True)
+class SipSettings:
+    """The SIP engine: where it listens and how much it may carry."""
+
+    bind: str = "0.0.0.0"  # noqa: S104 - the box serves its LAN and its carriers
+    port: int = 5060
+    public_address: str = ""  # address put in Contact/SDP when behind NAT; empty = bound address
+    rtp_port: int = 10000
+    rtp_port_range: int = 2000
+    max_calls: int = 500  # call legs; the build's PJSUA_MAX_CALLS is 512
+    max_bridge_ports: int = 1090  # conference-bridge ports; the build's PJSUA_MAX_CONF_PORTS is 1100
+    bridge_clock_rate: int = 8000  # carriers speak G.711: a narrowband bridge resamples nothing
+    log_level: int = 3  # PJSIP's own verbosity (0-6) before Python logging filters it
+    hold_music: Path | None = None  # default: the tune shipped with the appliance
+
+
+@dataclasses.dataclass(frozen=True)
+class HttpSettings:
+    """The admin panel and API server."""
+
+    host: str = "0.0.0.0"  # noqa: S104 - the panel is reached from the office LAN
+    port: int = 8080
+
+
+@dataclasses.dataclass(frozen=True)
+class LogSettings:
+    """Python logging."""
+
+    level: str = "INFO"
+
+
+@dataclasses.dataclass(frozen=True)
+class Settings:
+    """Everything the daemon needs to start."""
+
+    data: DataSettings = dataclasses.field(default_factory=DataSettings)
+    sip: SipSettings = dataclasses.field(default_factory=SipSettings)
+    http: HttpSettings = dataclasses.field(default_factory=HttpSettings)
+    log: LogSettings = dataclasses.field(default_factory=LogSettings)
+
+    @classmethod
+    def load(cls, path: Path | None = None, env: Mapping[str, str] | None = None) -> Settings:
+        """Read the TOML file (if any), apply `CALLBOX_*` overrides, validate."""
+        env = os.environ if env is None else env
+        path = path or (Path(env["CALLBOX_CONFIG"]) if env.get("CALLBOX_CONFIG") else None)
+        raw: dict[str, Any] = {}
+        if path is not None:
+            try:
+                raw = tomllib.loads(path.read_text())
+            except (OSError, tomllib.TOMLDecodeError) as err:
+                raise ConfigError(f"cannot read settings file {path}: {err}") from err
+        unknown = set(raw) - {f.name for f in dataclasses.fields(cls)}
+        if unknown:
+            raise ConfigError(f"unknown settings section(s): {', '.join(sorted(unknown))}")
+        sections = {name: _section(kind, name, raw.get(name, {}), env) for name, kind in _SECTIONS.items()}
+        settings = cls(**sections)
+        settings.validate()
+        return settings
+
+    def validate(self) -> None:
+        """Refuse values that cannot work, with a message that names the setting."""
+        for name, port in (("sip.port", self.sip.port), ("http.port", self.http.port),
+                           ("sip.rtp_port", self.sip.rtp_port)):
+            if not 0 <= port <= 65535:
+                raise ConfigError(f"{name} must be a port number, not {port}")
+        if self.sip.max_calls < 2 or self.sip.max_bridge_ports < 4:
+            raise ConfigError("sip.max_calls and sip.max_bridge_ports are too small to bridge a call")
+        if self.sip.bridge_clock_rate not in (8000, 16000, 32000, 48000):
+            raise ConfigError("sip.bridge_clock_rate must be 8000, 16000, 32000 or 48000")
+
+
+_PATH_FIELDS = {"dir", "database", "hold_music"}
+_SECTIONS: dict[str, type] = {"data": DataSettings, "sip": SipSettings, "http": HttpSettings, "log": LogSettings}
+
+
+def _section(kind: type[T], name: str, raw: Mapping[str, Any], env: Mapping[str, str]) -> T:
+    known = {f.name: f for f in dataclasses.fields(kind)}  # type: ignore[arg-type]
+    unknown = set(raw) - set(known)
+    if unknown:
+        raise ConfigError(f"unknown setting(s) in [{name}]: {', '.join(sorted(unknown))}")
+    values: dict[str, Any] = dict(raw)
+    for field_name in known:
+        key = f"CALLBOX_{name}_{field_name}".upper()
+        if key in env:
+            values[field_name] = env[key]
+    defaults = kind()
+    return kind(**{k: _coerce(f"{name}.{k}", v, getattr(defaults, k), k) for k, v in values.items()})
+
+
+def _coerce(label: str, value: Any, default: Any, field_name: str) -> Any:
+    if isinstance(default, bool):
+        if isinstance(value, str):
+            return value.strip().lower() in ("1", "true", "yes", "on")
+        return bool(value)
+    if isinstance(default, int):
+        try:
+            return int(value)
+        except (TypeError, ValueError) as err:
+            raise ConfigError(f"{label} must be a whole number, not {value!r}") from err
+    if isinstance(default, Path) or field_name in _PATH_FIELDS:
+        return Path(value) if value not in ("", None) else None
+    return str(value)

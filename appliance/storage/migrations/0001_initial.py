@@ -1,0 +1,163 @@
+from tortoise import migrations
+from tortoise.migrations import operations as ops
+from tortoise.fields.base import OnDelete
+from tortoise import fields
+from tortoise.indexes import Index
+
+class Migration(migrations.Migration):
+    initial = True
+
+    operations = [
+        ops.CreateModel(
+            name='CallRecord',
+            fields=[
+                ('id', fields.CharField(primary_key=True, unique=True, db_index=True, max_length=36)),
+                ('direction', fields.CharField(default='in', max_length=8)),
+                ('sip_call_id', fields.CharField(default='', max_length=255)),
+                ('caller', fields.CharField(default='', max_length=255)),
+                ('did', fields.CharField(default='', max_length=64)),
+                ('trunk', fields.CharField(default='', max_length=64)),
+                ('queue', fields.CharField(default='', max_length=64)),
+                ('operator', fields.CharField(default='', max_length=128)),
+                ('started_at', fields.DatetimeField(db_index=True, auto_now=False, auto_now_add=False)),
+                ('answered_at', fields.DatetimeField(null=True, auto_now=False, auto_now_add=False)),
+                ('connected_at', fields.DatetimeField(null=True, auto_now=False, auto_now_add=False)),
+                ('ended_at', fields.DatetimeField(null=True, auto_now=False, auto_now_add=False)),
+                ('disposition', fields.CharField(default='', max_length=24)),
+                ('hangup_cause', fields.CharField(default='', max_length=64)),
+                ('hold_s', fields.FloatField(null=True)),
+                ('talk_s', fields.FloatField(null=True)),
+            ],
+            options={'table': 'call_record', 'app': 'models', 'pk_attr': 'id', 'table_description': "One call's detail record (CDR), in plain strings so it outlives the config it names."},
+            bases=['Model'],
+        ),
+        ops.CreateModel(
+            name='Incident',
+            fields=[
+                ('id', fields.IntField(generated=True, primary_key=True, unique=True, db_index=True)),
+                ('kind', fields.CharField(max_length=16)),
+                ('subject', fields.CharField(max_length=128)),
+                ('state', fields.CharField(default='open', max_length=16)),
+                ('started_at', fields.DatetimeField(auto_now=False, auto_now_add=False)),
+                ('ended_at', fields.DatetimeField(null=True, auto_now=False, auto_now_add=False)),
+                ('cause', fields.TextField(unique=False)),
+                ('action', fields.TextField(default='', unique=False)),
+                ('severity', fields.CharField(default='major', max_length=8)),
+            ],
+            options={'table': 'incident', 'app': 'models', 'indexes': [Index(fields=['kind', 'subject', 'ended_at'])], 'pk_attr': 'id', 'table_description': 'A period during which a monitored thing was down, with its cause and what was done.'},
+            bases=['Model'],
+        ),
+        ops.CreateModel(
+            name='Operator',
+            fields=[
+                ('id', fields.IntField(generated=True, primary_key=True, unique=True, db_index=True)),
+                ('name', fields.CharField(max_length=128)),
+                ('extension', fields.CharField(unique=True, max_length=32)),
+                ('enabled', fields.BooleanField(default=True)),
+            ],
+            options={'table': 'operator', 'app': 'models', 'pk_attr': 'id', 'table_description': 'A person who answers queued calls, reachable on an internal extension.'},
+            bases=['Model'],
+        ),
+        ops.CreateModel(
+            name='Queue',
+            fields=[
+                ('id', fields.IntField(generated=True, primary_key=True, unique=True, db_index=True)),
+                ('name', fields.CharField(unique=True, max_length=64)),
+                ('strategy', fields.CharField(default='ringall', max_length=16)),
+                ('ring_timeout_s', fields.IntField(default=15)),
+                ('retry_s', fields.IntField(default=2)),
+                ('max_wait_s', fields.IntField(default=0)),
+                ('music_file', fields.CharField(default='', max_length=512)),
+            ],
+            options={'table': 'queue', 'app': 'models', 'pk_attr': 'id', 'table_description': 'A call queue: how waiting callers are offered to operators.'},
+            bases=['Model'],
+        ),
+        ops.CreateModel(
+            name='QueueEvent',
+            fields=[
+                ('id', fields.BigIntField(generated=True, primary_key=True, unique=True, db_index=True)),
+                ('ts', fields.DatetimeField(db_index=True, auto_now=False, auto_now_add=False)),
+                ('call_id', fields.CharField(db_index=True, max_length=36)),
+                ('queue', fields.CharField(max_length=64)),
+                ('agent', fields.CharField(default='', max_length=128)),
+                ('event', fields.CharField(max_length=24)),
+                ('data1', fields.CharField(default='', max_length=255)),
+                ('data2', fields.CharField(default='', max_length=255)),
+                ('data3', fields.CharField(default='', max_length=255)),
+                ('data4', fields.CharField(default='', max_length=255)),
+                ('data5', fields.CharField(default='', max_length=255)),
+            ],
+            options={'table': 'queue_event', 'app': 'models', 'pk_attr': 'id', 'table_description': 'A queue_log style event (ENTERQUEUE, CONNECT, ABANDON, ...) for reports and sync.'},
+            bases=['Model'],
+        ),
+        ops.CreateModel(
+            name='QueueMember',
+            fields=[
+                ('id', fields.IntField(generated=True, primary_key=True, unique=True, db_index=True)),
+                ('queue', fields.ForeignKeyField('models.Queue', source_field='queue_id', db_constraint=True, to_field='id', related_name='members', on_delete=OnDelete.CASCADE)),
+                ('operator', fields.ForeignKeyField('models.Operator', source_field='operator_id', db_constraint=True, to_field='id', related_name='memberships', on_delete=OnDelete.CASCADE)),
+                ('penalty', fields.IntField(default=0)),
+                ('position', fields.IntField(default=0)),
+            ],
+            options={'table': 'queue_member', 'app': 'models', 'unique_together': (('queue', 'operator'),), 'pk_attr': 'id', 'table_description': "An operator's membership of a queue, with penalty and position for the strategy."},
+            bases=['Model'],
+        ),
+        ops.CreateModel(
+            name='Recording',
+            fields=[
+                ('id', fields.IntField(generated=True, primary_key=True, unique=True, db_index=True)),
+                ('call', fields.ForeignKeyField('models.CallRecord', source_field='call_id', db_constraint=True, to_field='id', related_name='recordings', on_delete=OnDelete.CASCADE)),
+                ('path', fields.CharField(max_length=1024)),
+                ('format', fields.CharField(default='wav', max_length=8)),
+                ('duration_s', fields.FloatField(default=0.0)),
+                ('size_bytes', fields.BigIntField(default=0)),
+                ('sha256', fields.CharField(default='', max_length=64)),
+                ('created_at', fields.DatetimeField(auto_now=False, auto_now_add=True)),
+            ],
+            options={'table': 'recording', 'app': 'models', 'pk_attr': 'id', 'table_description': 'An audio file of a call, stored under the data directory.'},
+            bases=['Model'],
+        ),
+        ops.CreateModel(
+            name='Seat',
+            fields=[
+                ('id', fields.IntField(generated=True, primary_key=True, unique=True, db_index=True)),
+                ('operator', fields.ForeignKeyField('models.Operator', source_field='operator_id', db_constraint=True, to_field='id', related_name='seats', on_delete=OnDelete.CASCADE)),
+                ('kind', fields.CharField(max_length=16)),
+                ('target', fields.CharField(max_length=512)),
+                ('enabled', fields.BooleanField(default=True)),
+            ],
+            options={'table': 'seat', 'app': 'models', 'pk_attr': 'id', 'table_description': 'A device an operator takes calls on: a SIP URI, a USB headset or a LAN phone.'},
+            bases=['Model'],
+        ),
+        ops.CreateModel(
+            name='Trunk',
+            fields=[
+                ('id', fields.IntField(generated=True, primary_key=True, unique=True, db_index=True)),
+                ('name', fields.CharField(unique=True, max_length=64)),
+                ('kind', fields.CharField(max_length=16)),
+                ('host', fields.CharField(max_length=255)),
+                ('transport', fields.CharField(default='udp', max_length=8)),
+                ('username', fields.CharField(default='', max_length=128)),
+                ('password', fields.CharField(default='', max_length=255)),
+                ('realm', fields.CharField(default='*', max_length=255)),
+                ('allowed_sources', fields.CharField(default='', max_length=1024)),
+                ('register_expiry_s', fields.IntField(default=300)),
+                ('priority', fields.IntField(default=10)),
+                ('enabled', fields.BooleanField(default=True)),
+                ('created_at', fields.DatetimeField(auto_now=False, auto_now_add=True)),
+            ],
+            options={'table': 'trunk', 'app': 'models', 'pk_attr': 'id', 'table_description': 'A carrier connection: a SIP registration or an IP-authenticated peer.'},
+            bases=['Model'],
+        ),
+        ops.CreateModel(
+            name='Did',
+            fields=[
+                ('id', fields.IntField(generated=True, primary_key=True, unique=True, db_index=True)),
+                ('number', fields.CharField(max_length=64)),
+                ('trunk', fields.ForeignKeyField('models.Trunk', source_field='trunk_id', null=True, db_constraint=True, to_field='id', related_name='dids', on_delete=OnDelete.CASCADE)),
+                ('queue', fields.ForeignKeyField('models.Queue', source_field='queue_id', db_constraint=True, to_field='id', related_name='dids', on_delete=OnDelete.CASCADE)),
+            ],
+            options={'table': 'did', 'app': 'models', 'unique_together': (('number', 'trunk'),), 'pk_attr': 'id', 'table_description': 'A dialled number routed to a queue, on one trunk or (trunk null) on any trunk.'},
+            bases=['Model'],
+        ),
+    ]
