@@ -38,7 +38,7 @@ async def load_directory(previous: dict[int, Operator] | None = None) -> Directo
         members = sorted(row.members, key=lambda m: (m.position, m.penalty, m.id))
         queues[row.name] = QueueConfig(
             name=row.name, strategy=row.strategy, ring_timeout_s=row.ring_timeout_s, retry_s=row.retry_s,
-            max_wait_s=row.max_wait_s, wait_mode=getattr(row, "wait_mode", "music") or "music",
+            max_wait_s=row.max_wait_s, wait_mode=row.wait_mode,
             members=[m.operator_id for m in members])
     operators: dict[int, Operator] = {}
     for op in await OperatorRow.filter(enabled=True).prefetch_related("seats"):

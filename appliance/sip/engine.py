@@ -64,6 +64,8 @@ class PjsuaEngine:
         self._commands: queue.SimpleQueue[Command | None] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
         self._sip: SipThread | None = None
+        self._lock = threading.Lock()
+        self._closed = False
 
     async def start(self, sink: EventSink) -> None:
         """Start the SIP thread and wait until PJSIP listens."""
@@ -81,6 +83,15 @@ class PjsuaEngine:
             return
         self._commands.put(None)
         await asyncio.to_thread(self._thread.join, 10)
+        with self._lock:
+            self._closed = True
+        while True:  # commands that came too late: their callers get an error, not a hang
+            try:
+                command = self._commands.get_nowait()
+            except queue.Empty:
+                break
+            if command is not None:
+                command.future.set_exception(SipError("the SIP engine has stopped"))
         self._thread = None
 
     @property
@@ -92,7 +103,10 @@ class PjsuaEngine:
         if not self.alive:
             raise SipError("the SIP engine is not running")
         future: concurrent.futures.Future[T] = concurrent.futures.Future()
-        self._commands.put(Command(fn, future))
+        with self._lock:
+            if self._closed:
+                raise SipError("the SIP engine has stopped")
+            self._commands.put(Command(fn, future))
         return await asyncio.wrap_future(future)
 
     def _thread_obj(self) -> SipThread:
@@ -228,8 +242,13 @@ class SipThread:
         return acfg
 
     def _media_ports(self, acfg: pj.AccountConfig) -> None:
-        acfg.mediaConfig.transportConfig.port = self.settings.rtp_port
-        acfg.mediaConfig.transportConfig.portRange = self.settings.rtp_port_range
+        media = acfg.mediaConfig.transportConfig
+        media.port = self.settings.rtp_port
+        media.portRange = self.settings.rtp_port_range
+        if self.settings.bind not in ("", "0.0.0.0"):  # noqa: S104 - RTP on the same address as SIP
+            media.boundAddress = self.settings.bind
+        if self.settings.public_address:
+            media.publicAddress = self.settings.public_address
 
     def _make_account(self, trunk: str | None, acfg: pj.AccountConfig) -> Account:
         account = Account(self, trunk)

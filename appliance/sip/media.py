@@ -105,11 +105,7 @@ class MediaDesk:
         bridge = self.bridges.pop(bridge_key)
         other = bridge.b if bridge.a is call else bridge.a
         self.by_call.pop(other.key, None)
-        if other.audio is not None and call.audio is not None and bridge.connected:
-            try:
-                other.audio.stopTransmit(call.audio)
-            except pj.Error:
-                log.debug("leg %s was not transmitting", other.key)
+        # The gone leg's port has left the bridge with all its connections: nothing to disconnect.
         self._close_recorder(bridge)
 
     # -- bridges -------------------------------------------------------------------------

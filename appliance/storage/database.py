@@ -9,10 +9,14 @@ root and commit it with the model change::
 
     tortoise -c appliance.storage.database.TORTOISE_ORM makemigrations --name <what_changed>
 
-(``/tmp/venv/bin/tortoise`` in the dev venv; it only reads the models and the existing
-migration files, no database is touched.) Check the generated file: renames are detected as a
-remove plus an add unless you edit them into ``RenameField``/``RenameModel``. The next
-``Database.open()`` applies it; ``tortoise -c ... sqlmigrate models <name>`` prints its SQL.
+It reads only the models and the existing migration files; no database is touched. Read the
+generated file: a rename comes out as a remove plus an add unless you turn it into
+``RenameField``/``RenameModel``. ``tortoise -c appliance.storage.database.TORTOISE_ORM
+sqlmigrate models <name>`` prints its SQL; the next ``Database.open()`` applies it.
+
+Two tortoise quirks to keep in mind: the first line of a model's docstring is its table
+comment, so editing it yields a (no-op) migration; and SQLite migrations split DDL on ``;``,
+so a ``;`` in a docstring's first line or a field ``description`` breaks the migration.
 """
 
 from __future__ import annotations

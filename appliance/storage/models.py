@@ -43,6 +43,8 @@ class Queue(Model):
     ring_timeout_s = fields.IntField(default=15)
     retry_s = fields.IntField(default=2)
     max_wait_s = fields.IntField(default=0)  # 0 = no limit
+    # 'music': answer at once and play hold music; 'ringing': ringback until an operator answers.
+    wait_mode = fields.CharField(max_length=8, default="music")
     music_file = fields.CharField(max_length=512, default="")
 
     dids: fields.ReverseRelation[Did]

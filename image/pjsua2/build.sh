@@ -42,6 +42,9 @@ cp "$here/config_site.h" "$pj/pjlib/include/pj/config_site.h"
   make dep
   make -j"$jobs" lib
   cd pjsip-apps/src/swig/python
+  # A local version label marks this build: the appliance refuses any other pjsua2 at start-up.
+  sed -i 's/version=pj_version,/version=pj_version + "+callbox",/' setup.py
+  grep -q '"+callbox"' setup.py
   # -threads: every call into PJSIP releases the GIL (libHandleEvents blocks for milliseconds),
   # and callbacks take it back; without it the SIP thread starves the event loop.
   make pjsua2_wrap.cpp USE_THREADS="-threads"

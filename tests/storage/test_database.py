@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 import shutil
 import sqlite3
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
+import httpx
 import pytest
 from litestar import Litestar, get
-from litestar.testing import AsyncTestClient
 from tortoise.connection import get_connection
 from tortoise.exceptions import IntegrityError
 
@@ -42,6 +45,8 @@ TABLES = {
 }
 MIGRATIONS_DIR = Path(database_module.__file__).parent / "migrations"
 
+MIGRATIONS = Path(__file__).resolve().parents[2] / "appliance" / "storage" / "migrations"
+
 
 async def _pragma(name: str) -> object:
     _, rows = await get_connection("default").execute_query(f"PRAGMA {name}")
@@ -52,6 +57,15 @@ def _tables(path: Path) -> set[str]:
     with sqlite3.connect(path) as conn:
         rows = conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'").fetchall()
     return {name for (name,) in rows}
+
+
+def test_schema_comments_have_no_semicolons() -> None:
+    # Docstrings become table comments, and tortoise splits SQLite DDL on ';'.
+    models = (CallRecord, Did, Incident, Operator, Queue, QueueEvent, QueueMember, Recording, Seat, Trunk)
+    for model in models:
+        comments = [model._meta.table_description]
+        comments += [field.description or "" for field in model._meta.fields_map.values()]
+        assert not [text for text in comments if ";" in text], model.__name__
 
 
 async def test_open_creates_parent_dir_and_schema(tmp_path: Path) -> None:
@@ -75,9 +89,7 @@ async def test_reopen_keeps_data_and_applies_nothing(db: Database) -> None:
     await again.open()
     try:
         assert await Trunk.filter(name="carrier-a").count() == 1
-        _, applied = await get_connection("default").execute_query(
-            "SELECT name FROM tortoise_migrations"
-        )
+        _, applied = await get_connection("default").execute_query("SELECT name FROM tortoise_migrations")
         assert [row["name"] for row in applied] == ["0001_initial"]
     finally:
         await again.close()
@@ -177,15 +189,37 @@ async def test_table_rebuild_migration_keeps_referencing_rows(
         await db.close()
 
 
+@asynccontextmanager
+async def _serving(app: Litestar) -> AsyncIterator[httpx.AsyncClient]:
+    """Run ``app`` as uvicorn does: lifespan in a task of its own, requests in others.
+
+    litestar's AsyncTestClient would run the app on another event loop in a portal thread.
+    """
+    to_app: asyncio.Queue[dict[str, str]] = asyncio.Queue()
+    from_app: asyncio.Queue[dict[str, str]] = asyncio.Queue()
+    scope = {"type": "lifespan", "asgi": {"version": "3.0"}, "state": {}}
+    lifespan = asyncio.create_task(app(scope, to_app.get, from_app.put))  # type: ignore[arg-type]
+    await to_app.put({"type": "lifespan.startup"})
+    assert (await from_app.get())["type"] == "lifespan.startup.complete"
+    try:
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://box") as client:
+            yield client
+    finally:
+        await to_app.put({"type": "lifespan.shutdown"})
+        assert (await from_app.get())["type"] == "lifespan.shutdown.complete"
+        await lifespan
+
+
 async def test_handlers_see_models_when_lifespan_opened_the_db(tmp_path: Path) -> None:
     db = Database(tmp_path / "callbox.db")
 
     @get("/trunks")
     async def trunk_names() -> list[str]:
+        await Trunk.get_or_create(name="carrier-a", defaults={"kind": "ip", "host": "198.51.100.7"})
         return list(await Trunk.all().values_list("name", flat=True))
 
     app = Litestar([trunk_names], on_startup=[db.open], on_shutdown=[db.close])
-    async with AsyncTestClient(app) as client:
-        await Trunk.create(name="carrier-a", kind="ip", host="198.51.100.7")
+    async with _serving(app) as client:
         response = await client.get("/trunks")
+    assert response.status_code == 200, response.text
     assert response.json() == ["carrier-a"]

@@ -1,4 +1,4 @@
-"""RTP and audio helpers for SIP tests: G.711, tone pcaps for SIPp, an RTP sink, tone analysis, WAV reading."""
+"""RTP and audio helpers for SIP tests: G.711, tone pcaps for SIPp, an RTP sink, tone analysis, WAV."""
 
 from __future__ import annotations
 
@@ -117,7 +117,7 @@ def tone(freq_hz: float, seconds: float, rate: int = RATE, dbfs: float = -10.0) 
 
 def _ip_checksum(header: bytes) -> int:
     """The Internet checksum of an IPv4 header."""
-    total = sum(struct.unpack(f"!{len(header) // 2}H", header))
+    total: int = sum(struct.unpack(f"!{len(header) // 2}H", header))
     while total >> 16:
         total = (total & 0xFFFF) + (total >> 16)
     return ~total & 0xFFFF
@@ -195,10 +195,13 @@ def parse_rtp(data: bytes, arrival: float = 0.0, source: tuple[str, int] = ("", 
 class RtpSink:
     """Collects RTP on a UDP port of 127.0.0.1 in a background thread that stops itself after max_seconds."""
 
-    def __init__(self, port: int = 0, host: str = "127.0.0.1", max_seconds: float = 30.0) -> None:
+    def __init__(self, port: int = 0, host: str = "127.0.0.1", max_seconds: float = 30.0,
+                 reply_tone_hz: float | None = None) -> None:
+        self._reply = encode(tone(reply_tone_hz, 1.0)) if reply_tone_hz else b""
+        self._reply_to: tuple[str, int] | None = None
         self._sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         self._sock.bind((host, port))
-        self._sock.settimeout(0.05)
+        self._sock.settimeout(0.005 if reply_tone_hz else 0.05)
         self.host, self.port = self._sock.getsockname()
         self._packets: list[RtpPacket] = []
         self._lock = threading.Lock()
@@ -208,8 +211,16 @@ class RtpSink:
         self._thread.start()
 
     def _run(self) -> None:
-        """Receive until closed or past the deadline."""
+        """Receive until closed or past the deadline; with a reply tone, answer like a phone does."""
+        seq = sent = 0
+        next_send = 0.0
         while not self._stop.is_set() and time.monotonic() < self._deadline:
+            if self._reply_to is not None and time.monotonic() >= next_send:
+                chunk = 160 * (sent % (len(self._reply) // 160))
+                self._sock.sendto(rtp_packet(8, seq, sent * 160, 0x5EED, self._reply[chunk:chunk + 160]),
+                                  self._reply_to)
+                seq, sent = seq + 1, sent + 1
+                next_send = max(next_send + 0.02, time.monotonic() - 0.1)
             try:
                 data, source = self._sock.recvfrom(4096)
             except TimeoutError:
@@ -220,6 +231,9 @@ class RtpSink:
             if packet is not None:
                 with self._lock:
                     self._packets.append(packet)
+                if self._reply and self._reply_to is None:
+                    # Symmetric RTP: send back to where the far end sends from (RFC 4961).
+                    self._reply_to, next_send = source, time.monotonic()
 
     @property
     def packets(self) -> list[RtpPacket]:
@@ -300,7 +314,7 @@ def rms_dbfs(samples: Sequence[int]) -> float:
     return -math.inf if rms == 0 else 20.0 * math.log10(rms * math.sqrt(2.0) / FULL_SCALE)
 
 
-# --- WAV -------------------------------------------------------------------------------------------------------
+# --- WAV ---------------------------------------------------------------------------------------------
 
 
 def read_wav(path: str | Path) -> tuple[int, int, list[list[int]]]:

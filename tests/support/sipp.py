@@ -23,7 +23,8 @@ SCENARIO_KEYS: dict[str, dict[str, str]] = {
     "carrier_call.xml": {"pcap": str(STOCK_PCAP), "hold_ms": "3000", "caller": "0301234567"},
     "carrier_call_cancel.xml": {"cancel_ms": "0", "caller": "0301234567"},
     "carrier_call_rejected.xml": {"caller": "0301234567"},
-    "operator_answer.xml": {"ring_ms": "0", "hangup_ms": "0", "play": "0", "pcap": str(STOCK_PCAP)},
+    "operator_answer.xml": {"ring_ms": "0", "hangup_ms": "0", "play": "0", "pcap": str(STOCK_PCAP),
+                            "codec": "PCMA", "pt": "8"},
     "registrar.xml": {"auth_user": "callbox", "auth_pass": "secret", "expires": "300"},
     "register_client.xml": {"user": "callbox", "expires": "300"},
 }
@@ -163,7 +164,7 @@ class SippResult:
         return [m for m in self.messages if m.direction == "sent"]
 
     def response_codes(self, method: str | None = None, direction: str = "received") -> list[int]:
-        """Status codes of responses in one direction (retransmissions included), optionally for one method."""
+        """Status codes of responses in one direction (with retransmissions), optionally of one method."""
         return [m.status for m in self.messages if m.direction == direction and m.status is not None
                 and (method is None or m.method == method)]
 
@@ -173,7 +174,8 @@ class SippResult:
 
     def describe(self) -> str:
         """A summary for assertion messages."""
-        flow = ", ".join(f"{'<' if m.direction == 'received' else '>'}{m.status or m.method}" for m in self.messages)
+        flow = ", ".join(f"{'<' if m.direction == 'received' else '>'}{m.status or m.method}"
+                         for m in self.messages)
         return (f"rc={self.returncode} ok={self.successful} failed={self.failed} timed_out={self.timed_out} "
                 f"flow=[{flow}] logs={self.logs} errors={self.errors[-800:]!r} stderr={self.stderr[-800:]!r}")
 
@@ -185,15 +187,19 @@ class Sipp:
                  media_port: int | None = None, keys: Mapping[str, object] | None = None, calls: int = 1,
                  rate: float | None = None, service: str | None = None, auth: tuple[str, str] | None = None,
                  timeout: float = 15.0, recv_timeout_ms: int | None = None, ip: str = "127.0.0.1",
-                 workdir: Path | None = None, name: str | None = None, extra_args: Sequence[str] = ()) -> None:
+                 workdir: Path | None = None, name: str | None = None,
+                 extra_args: Sequence[str] = ()) -> None:
         path = Path(scenario)
         self.scenario = path if path.is_absolute() or path.exists() else SCENARIO_DIR / path
         if not self.scenario.is_file():
             raise FileNotFoundError(self.scenario)
         base = self.scenario.name
         self.keys = {k: str(v) for k, v in {**SCENARIO_KEYS.get(base, {}), **(keys or {})}.items()}
-        if base == "operator_answer.xml" and keys and "pcap" in keys and "play" not in keys:
-            self.keys["play"] = "1"
+        if base == "operator_answer.xml" and keys:
+            if "pcap" in keys and "play" not in keys:
+                self.keys["play"] = "1"
+            if "codec" in keys and "pt" not in keys:
+                self.keys["pt"] = {"PCMA": "8", "PCMU": "0"}[str(keys["codec"])]
         missing = REQUIRED_KEYS.get(base, set()) - self.keys.keys()
         if missing:
             raise ValueError(f"{base} needs -key {', '.join(sorted(missing))}")
@@ -218,7 +224,7 @@ class Sipp:
         """The sipp command line."""
         args = [SIPP_BINARY, "-sf", str(self.scenario), "-i", self.ip, "-mi", self.ip,
                 "-p", str(self.local_port), "-mp", str(self.media_port), "-cp", str(self.control_port),
-                "-m", str(calls), "-nostdin", "-timeout", f"{self.timeout:g}s", "-timeout_error",
+                "-m", str(calls), "-nostdin", "-aa", "-timeout", f"{self.timeout:g}s", "-timeout_error",
                 "-trace_msg", "-message_file", str(self._file("messages.log")),
                 "-trace_err", "-error_file", str(self._file("errors.log")),
                 "-trace_stat", "-stf", str(self._file("stat.csv")), "-fd", "1",
@@ -269,7 +275,7 @@ class Sipp:
             self.proc.wait(timeout=2.0)
 
     def wait_sync(self, timeout: float | None = None) -> SippResult:
-        """Wait for sipp to end by itself (killed after timeout, default -timeout + 5 s) and parse its traces."""
+        """Wait for sipp to end by itself (killed after timeout, default -timeout + 5 s); parse its traces."""
         assert self.proc is not None, "start() first"
         try:
             self.proc.wait(timeout=self.timeout + 5.0 if timeout is None else timeout)
@@ -278,7 +284,7 @@ class Sipp:
             self.kill()
         return self.result()
 
-    async def wait(self, timeout: float | None = None) -> SippResult:
+    async def wait(self, timeout: float | None = None) -> SippResult:  # noqa: ASYNC109 (a bound, not a cancel)
         """Await sipp's end without blocking the event loop (killed after timeout) and parse its traces."""
         assert self.proc is not None, "start() first"
         deadline = time.monotonic() + (self.timeout + 5.0 if timeout is None else timeout)
@@ -303,7 +309,8 @@ class Sipp:
         successful, failed = int(stats.get("SuccessfulCall(C)", 0)), int(stats.get("FailedCall(C)", 0))
         if not stats:
             screen = self._read("screen.log")
-            found = {k: re.search(rf"{k} call\s*\|\s*\d+\s*\|\s*(\d+)", screen) for k in ("Successful", "Failed")}
+            found = {k: re.search(rf"{k} call\s*\|\s*\d+\s*\|\s*(\d+)", screen)
+                     for k in ("Successful", "Failed")}
             successful = int(found["Successful"].group(1)) if found["Successful"] else 0
             failed = int(found["Failed"].group(1)) if found["Failed"] else 0
         return SippResult(
