@@ -45,7 +45,6 @@ TABLES = {
 }
 MIGRATIONS_DIR = Path(database_module.__file__).parent / "migrations"
 
-MIGRATIONS = Path(__file__).resolve().parents[2] / "appliance" / "storage" / "migrations"
 
 
 async def _pragma(name: str) -> object:
@@ -90,7 +89,7 @@ async def test_reopen_keeps_data_and_applies_nothing(db: Database) -> None:
     try:
         assert await Trunk.filter(name="carrier-a").count() == 1
         _, applied = await get_connection("default").execute_query("SELECT name FROM tortoise_migrations")
-        assert [row["name"] for row in applied] == ["0001_initial"]
+        assert [row["name"] for row in applied] == sorted(p.stem for p in MIGRATIONS_DIR.glob("0*.py"))
     finally:
         await again.close()
 
@@ -171,11 +170,12 @@ async def test_table_rebuild_migration_keeps_referencing_rows(
     package = tmp_path / "callbox_rebuild_migrations"
     shutil.copytree(MIGRATIONS_DIR, package, ignore=shutil.ignore_patterns("__pycache__"))
     # Widening a column makes SQLite copy the table and drop the old one.
-    (package / "0002_widen_music_file.py").write_text(
+    latest = sorted(p.stem for p in MIGRATIONS_DIR.glob("0*.py"))[-1]
+    (package / "0999_widen_music_file.py").write_text(
         "from tortoise import fields, migrations\n"
         "from tortoise.migrations import operations as ops\n\n"
         "class Migration(migrations.Migration):\n"
-        "    dependencies = [('models', '0001_initial')]\n"
+        f"    dependencies = [('models', '{latest}')]\n"
         "    operations = [ops.AlterField(model_name='Queue', name='music_file',\n"
         "        field=fields.CharField(default='', max_length=1024))]\n"
     )
