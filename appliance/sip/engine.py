@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import dataclasses
+import importlib.metadata
 import itertools
 import logging
 import queue
@@ -159,6 +160,18 @@ class PjsuaEngine:
                            sip.media.recorder_count)
 
 
+def check_build() -> None:
+    """Refuse a pjsua2 that is not the appliance's own build (image/pjsua2/build.sh).
+
+    Other builds fail in ways that show only under load or with a headset: the PyPI wheel
+    answers a third simultaneous call with 486 and has no sound devices.
+    """
+    version = importlib.metadata.version("pjsua2")
+    if "+callbox" not in version:
+        raise SipError(f"pjsua2 {version} is not the appliance's build: install the wheel made by "
+                       "image/pjsua2/build.sh (./setup.sh does)")
+
+
 class SipThread:
     """Everything that runs on the SIP thread. Only that thread calls any method here."""
 
@@ -196,6 +209,7 @@ class SipThread:
 
     def start_library(self) -> None:
         """Create, configure and start pjsua2 with the appliance's limits."""
+        check_build()
         s = self.settings
         self.ep = pj.Endpoint()
         self.ep.libCreate()
