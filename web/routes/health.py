@@ -25,3 +25,5 @@ def healthz(services: Services) -> Response[dict[str, Any]]:
         "health": [tracker.as_dict() for tracker in services.health],
     }
     return Response(body, status_code=HTTP_200_OK if stats.running else HTTP_503_SERVICE_UNAVAILABLE)
+
+ROUTES = [healthz]
