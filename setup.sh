@@ -27,7 +27,7 @@ python=${PYTHON:-python3}
 "$python" -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "Python 3.11+ needed" >&2; exit 1; }
 [ -x .venv/bin/python ] || "$python" -m venv .venv
 .venv/bin/python -m pip install -q --upgrade pip setuptools wheel
-wheel=$(PYTHON=.venv/bin/python image/pjsua2/build.sh | tail -n 1)
+wheel=$(PYTHON="$PWD/.venv/bin/python" image/pjsua2/build.sh | tail -n 1)
 .venv/bin/python -m pip install -q --no-deps --force-reinstall "$wheel"
 extras=""
 [ "$mode" = test ] && extras="[test]"

@@ -139,16 +139,20 @@ class BareBridge:
         """One thread: handle events, then do the deferred work outside the callbacks."""
         while self.running:
             self.ep.libHandleEvents(5)
-            while self.to_hang_up:
-                leg = self.to_hang_up.pop()
-                if not leg.ended:
-                    leg.ended = True
-                    try:
-                        leg.hangup(pj.CallOpParam())
-                    except pj.Error:
-                        pass
+            self.hang_up_deferred()
             self.graveyard.clear()
         self.shutdown()
+
+    def hang_up_deferred(self) -> None:
+        """Hang up the legs whose partner ended (no local reference outlives this method)."""
+        while self.to_hang_up:
+            leg = self.to_hang_up.pop()
+            if not leg.ended:
+                leg.ended = True
+                try:
+                    leg.hangup(pj.CallOpParam())
+                except pj.Error:
+                    pass
 
     def shutdown(self) -> None:
         """Hang up everything, free every pj object, destroy the library."""

@@ -10,7 +10,7 @@
 #   libspeex-dev libspeexdsp-dev libgsm1-dev uuid-dev
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
-python=${PYTHON:-python3}
+python=$(command -v "${PYTHON:-python3}")  # absolute: the build runs in other directories
 cache=${CALLBOX_WHEEL_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/callbox/pjsua2}
 source_sel=${CALLBOX_PJ_SOURCE:-debian-ring}
 jobs=${JOBS:-$(nproc)}
