@@ -8,6 +8,7 @@ import dataclasses
 import logging
 import signal
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
 from typing import Any
 
 from appliance.acd import CallJournal, QueueManager
@@ -16,7 +17,7 @@ from appliance.incidents import HealthBoard, IncidentJournal
 from appliance.recording import RecordingIndex
 from appliance.settings import Settings
 from appliance.sip.abc import EngineEvent, RegistrationState, SipEngine
-from appliance.storage import Database
+from appliance.storage import CallRecord, Database
 from appliance.systemd import notify, watchdog
 from appliance.trunks import TrunkService
 
@@ -69,6 +70,7 @@ class Daemon:
         s = self.settings
         db = Database(s.data.database_path)
         await db.open()
+        await close_interrupted_calls()
         calls = CallJournal()
         calls.start()
         engine = self._engine or self._make_engine()
@@ -126,6 +128,16 @@ class Daemon:
         if task.done():
             task.result()  # raises the bind error
         return server
+
+
+async def close_interrupted_calls() -> int:
+    """Calls that were live when the appliance last stopped without hanging up (power cut,
+    kill -9) get an end and a disposition, so no record stays open forever."""
+    count = await CallRecord.filter(ended_at__isnull=True).update(
+        ended_at=datetime.now(UTC), disposition="INTERRUPTED", hangup_cause="appliance restarted")
+    if count:
+        log.warning("%d call record(s) were left open by an interrupted run: marked INTERRUPTED", count)
+    return int(count)
 
 
 def run(settings: Settings) -> None:
