@@ -5,13 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Response, get
+from litestar.di import NamedDependency
 from litestar.status_codes import HTTP_200_OK, HTTP_503_SERVICE_UNAVAILABLE
 
 from appliance.daemon import Services
 
 
 @get("/healthz", sync_to_thread=False)
-def healthz(services: Services) -> Response[dict[str, Any]]:
+def healthz(services: NamedDependency[Services]) -> Response[dict[str, Any]]:
     """Engine state, trunks with registration state, calls and queues; 503 when the engine is down."""
     stats = services.engine.stats()
     body = {
