@@ -36,6 +36,8 @@ class Services:
     acd: QueueManager
     health: HealthBoard
     incidents: IncidentJournal
+    # Runs work through the event pump, in turn with engine events (used for config reloads).
+    post: Callable[[Work], None] | None = None
 
 
 class Daemon:
@@ -78,7 +80,7 @@ class Daemon:
         trunks = TrunkService(engine, health, incidents)
         recordings = RecordingIndex(s.data.recordings_dir, calls.write)
         acd = QueueManager(engine, trunks, calls, recordings, self.post)
-        self.services = services = Services(s, engine, trunks, acd, health, incidents)
+        self.services = services = Services(s, engine, trunks, acd, health, incidents, self.post)
         try:
             await engine.start(self.post)
             pump = asyncio.create_task(self._run_pump(services), name="event-pump")
@@ -120,10 +122,11 @@ class Daemon:
         config = uvicorn.Config(create_app(services), host=self.settings.http.host, port=self.settings.http.port,
                                 log_config=None, access_log=False, lifespan="off")
         server = uvicorn.Server(config)
-        server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
-        task = asyncio.create_task(server.serve(), name="http")
+        # `_serve` without uvicorn's own signal capture: SIGTERM belongs to the daemon, which
+        # stops the web server itself, after the calls, in order.
+        task = asyncio.create_task(server._serve(), name="http")
         self._tasks.append(task)
-        while not server.started and not task.done():
+        while not server.started and not task.done():  # noqa: ASYNC110 - uvicorn offers no event
             await asyncio.sleep(0.02)
         if task.done():
             task.result()  # raises the bind error

@@ -77,6 +77,47 @@ class LogSettings:
 
 
 @dataclasses.dataclass(frozen=True)
+class CloudSettings:
+    """The vendor's cloud that receives batches of records; an empty `url` turns sync off."""
+
+    url: str = ""  # the batch endpoint, e.g. https://cloud.example/v1/batches
+    token: str = dataclasses.field(default="", repr=False)  # bearer token; prefer token_file
+    token_file: Path | None = None  # a file only the daemon can read, holding the token
+    device_id: str = ""  # default: generated once and kept in <data.dir>/device-id
+    ca_file: Path | None = None  # CA bundle of a private cloud; default: the system's
+    batch_max: int = 500  # records per POST
+    outbox_max: int = 100_000  # records waiting for the cloud before collection pauses
+    snapshot_s: int = 300  # a snapshot of the live state this often; 0 = none
+    poll_ms: int = 2000  # how often new records are collected into the outbox
+    timeout_s: int = 20  # per POST
+    backoff_min_ms: int = 1000  # first retry delay (full jitter, doubling)
+    backoff_max_s: int = 300  # retry delay cap
+
+    def bearer(self) -> str:
+        """The bearer token, read from `token_file` when set."""
+        if self.token_file is not None:
+            try:
+                return self.token_file.read_text().strip()
+            except OSError as err:
+                raise ConfigError(f"cannot read cloud.token_file {self.token_file}: {err}") from err
+        return self.token
+
+    def validate(self) -> None:
+        """Refuse a cloud set-up that cannot work (never naming the token)."""
+        if not self.url:
+            return
+        loopback = self.url.startswith(("http://127.0.0.1", "http://localhost", "http://[::1]"))
+        if not (self.url.startswith("https://") or loopback):
+            raise ConfigError("cloud.url must be https:// (plain http only to this machine)")
+        if not self.bearer():
+            raise ConfigError("cloud.url is set but neither cloud.token nor cloud.token_file gives a token")
+        if self.batch_max < 1 or self.outbox_max < self.batch_max:
+            raise ConfigError("cloud.batch_max must be at least 1 and cloud.outbox_max at least batch_max")
+        if self.backoff_min_ms < 1 or self.backoff_max_s < 1 or self.poll_ms < 10:
+            raise ConfigError("cloud.backoff_min_ms, cloud.backoff_max_s and cloud.poll_ms are too small")
+
+
+@dataclasses.dataclass(frozen=True)
 class Settings:
     """Everything the daemon needs to start."""
 
@@ -84,6 +125,7 @@ class Settings:
     sip: SipSettings = dataclasses.field(default_factory=SipSettings)
     http: HttpSettings = dataclasses.field(default_factory=HttpSettings)
     log: LogSettings = dataclasses.field(default_factory=LogSettings)
+    cloud: CloudSettings = dataclasses.field(default_factory=CloudSettings)
 
     @classmethod
     def load(cls, path: Path | None = None, env: Mapping[str, str] | None = None) -> Settings:
@@ -99,7 +141,7 @@ class Settings:
         unknown = set(raw) - {f.name for f in dataclasses.fields(cls)}
         if unknown:
             raise ConfigError(f"unknown settings section(s): {', '.join(sorted(unknown))}")
-        sections = {name: _section(kind, name, raw.get(name, {}), env) for name, kind in _SECTIONS.items()}
+        sections: dict[str, Any] = {name: _section(kind, name, raw.get(name, {}), env) for name, kind in _SECTIONS.items()}
         settings = cls(**sections)
         settings.validate()
         return settings
@@ -114,10 +156,12 @@ class Settings:
             raise ConfigError("sip.max_calls and sip.max_bridge_ports are too small to bridge a call")
         if self.sip.bridge_clock_rate not in (8000, 16000, 32000, 48000):
             raise ConfigError("sip.bridge_clock_rate must be 8000, 16000, 32000 or 48000")
+        self.cloud.validate()
 
 
-_PATH_FIELDS = {"dir", "database", "hold_music"}
-_SECTIONS: dict[str, type] = {"data": DataSettings, "sip": SipSettings, "http": HttpSettings, "log": LogSettings}
+_PATH_FIELDS = {"dir", "database", "hold_music", "token_file", "ca_file"}
+_SECTIONS: dict[str, type] = {"data": DataSettings, "sip": SipSettings, "http": HttpSettings, "log": LogSettings,
+                             "cloud": CloudSettings}
 
 
 def _section(kind: type[T], name: str, raw: Mapping[str, Any], env: Mapping[str, str]) -> T:

@@ -39,7 +39,7 @@ async def load_directory(previous: dict[int, Operator] | None = None) -> Directo
         queues[row.name] = QueueConfig(
             name=row.name, strategy=row.strategy, ring_timeout_s=row.ring_timeout_s, retry_s=row.retry_s,
             max_wait_s=row.max_wait_s, wait_mode=row.wait_mode,
-            members=[m.operator_id for m in members])
+            members=[m.operator_id for m in members])  # type: ignore[attr-defined]
     operators: dict[int, Operator] = {}
     for op in await OperatorRow.filter(enabled=True).prefetch_related("seats"):
         seats = [Seat(s.kind, s.target, s.enabled) for s in sorted(op.seats, key=lambda s: s.id)]

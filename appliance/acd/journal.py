@@ -80,7 +80,7 @@ class CallJournal:
     # -- what the queue manager records --------------------------------------------------
     def event(self, call_id: str, queue: str, event: str, agent: str = "", *data: object) -> None:
         """Append a queue event (ENTERQUEUE, CONNECT, ABANDON, ...)."""
-        fields = {f"data{i + 1}": str(value) for i, value in enumerate(data[:5])}
+        fields: dict[str, Any] = {f"data{i + 1}": str(value) for i, value in enumerate(data[:5])}
         ts = datetime.now(UTC)
         log.info("queue event %s %s %s %s", queue, event, agent or "-", "|".join(map(str, data)))
         self._submit(lambda: QueueEvent.create(ts=ts, call_id=call_id, queue=queue, agent=agent,

@@ -12,7 +12,6 @@ import logging
 import time
 import uuid
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 from appliance.acd.directory import Directory, load_directory

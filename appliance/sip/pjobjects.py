@@ -40,14 +40,14 @@ class Account(pj.Account):  # type: ignore[misc]
         self.thread = thread
         self.trunk = trunk
 
-    def onIncomingCall(self, prm: pj.OnIncomingCallParam) -> None:  # noqa: N802 - pjsua2 API
+    def onIncomingCall(self, prm: pj.OnIncomingCallParam) -> None:
         """An INVITE arrived on this account."""
         try:
             self.thread.on_incoming_call(self, prm.callId, prm.rdata)
         except Exception:
             log.exception("incoming call handling failed")
 
-    def onRegState(self, prm: pj.OnRegStateParam) -> None:  # noqa: N802 - pjsua2 API
+    def onRegState(self, prm: pj.OnRegStateParam) -> None:
         """A REGISTER transaction of this account finished."""
         try:
             info = self.getInfo()
@@ -68,7 +68,7 @@ class Call(pj.Call):  # type: ignore[misc]
         self.audio: pj.AudioMedia | None = None
         self.ended = False
 
-    def onCallState(self, prm: pj.OnCallStateParam) -> None:  # noqa: N802 - pjsua2 API
+    def onCallState(self, prm: pj.OnCallStateParam) -> None:
         """The INVITE session changed state."""
         try:
             info = self.getInfo()
@@ -76,7 +76,7 @@ class Call(pj.Call):  # type: ignore[misc]
         except Exception:
             log.exception("call state handling failed for %s", self.key)
 
-    def onCallMediaState(self, prm: pj.OnCallMediaStateParam) -> None:  # noqa: N802 - pjsua2 API
+    def onCallMediaState(self, prm: pj.OnCallMediaStateParam) -> None:
         """SDP negotiation finished; the audio stream may now be in the conference bridge."""
         try:
             info = self.getInfo()  # keep CallInfo alive while reading its media vector

@@ -39,7 +39,7 @@ def test_source_map() -> None:
     assert sources.match("203.0.113.9") == "b"
     assert sources.match("203.0.113.10") is None
     assert sources.match("not-an-ip") is None
-    with pytest.raises(ValueError, match="300.1.1.1"):
+    with pytest.raises(ValueError, match=r"300\.1\.1\.1"):
         parse_networks("300.1.1.1")
     assert split_host_port("sip.example:5080") == ("sip.example", 5080)
     assert split_host_port("[2001:db8::1]:5061") == ("2001:db8::1", 5061)
