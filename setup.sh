@@ -13,9 +13,13 @@ sudo=""
 
 build_pkgs="build-essential swig pkg-config libasound2-dev libssl-dev libopus-dev libspeex-dev libspeexdsp-dev
   libgsm1-dev uuid-dev python3-dev python3-venv dpkg-dev ca-certificates"
-test_pkgs="sip-tester sox"
+test_pkgs="sip-tester sox chromium"  # chromium: the panel's browser tests (Playwright drives it)
+# umockdev: the headset hotplug tests run under umockdev-wrapper; PyGObject (test extra) builds against
+# libgirepository1.0-dev and libcairo2-dev
+test_pkgs="$test_pkgs umockdev gir1.2-umockdev-1.0 libgirepository1.0-dev libcairo2-dev"
 want=$build_pkgs
-[ "$mode" = test ] && want="$want $test_pkgs"
+want="$want iproute2 conntrack opus-tools"  # opus-tools: recordings are encoded to Ogg Opus; uplinks: the conntrack flush after a switch; ip netns and tc in their tests
+[ "$mode" = test ] && want="$want $test_pkgs mmdebstrap systemd-container zstd"  # the image recipe's tests
 missing=$(for p in $want; do dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q "ok installed" || echo "$p"; done)
 if [ -n "$missing" ]; then
   echo "installing system packages:" $missing
@@ -30,7 +34,7 @@ python=${PYTHON:-python3}
 wheel=$(PYTHON="$PWD/.venv/bin/python" image/pjsua2/build.sh | tail -n 1)
 .venv/bin/python -m pip install -q --no-deps --force-reinstall "$wheel"
 extras=""
-[ "$mode" = test ] && extras="[test]"
+[ "$mode" = test ] && extras="[test,provision]"
 .venv/bin/python -m pip install -q -e ".$extras"
 
 case "$mode" in

@@ -19,6 +19,9 @@ def _parser() -> argparse.ArgumentParser:
     load = sub.add_parser("load", help="create or update trunks, queues, operators and DIDs from a TOML file")
     load.add_argument("file", type=Path)
     sub.add_parser("settings", help="print the settings in effect")
+    from appliance.config.command import add_parser as add_config_parser
+
+    add_config_parser(sub)
     return parser
 
 
@@ -40,6 +43,10 @@ def main(argv: list[str] | None = None) -> int:
             print(load_file(settings, args.file))  # noqa: T201 - the command's output
         elif args.command == "settings":
             print(settings)  # noqa: T201 - the command's output
+        elif args.command == "config":
+            from appliance.config.command import run as run_config
+
+            print(run_config(settings, args))  # noqa: T201 - the command's output
     except CallboxError as err:
         print(f"callbox: {err}", file=sys.stderr)  # noqa: T201
         return 2

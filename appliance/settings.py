@@ -77,6 +77,25 @@ class LogSettings:
 
 
 @dataclasses.dataclass(frozen=True)
+class UplinkSettings:
+    """How uplinks are probed and switched (the uplinks themselves live in the database)."""
+
+    interval_ms: int = 500  # one probe round per uplink this often
+    timeout_ms: int = 600  # a probe not answered by then failed
+    down_after: int = 3  # failed rounds in a row before an uplink is down
+    up_after: int = 6  # good rounds in a row before a down uplink is up again
+    failback_hold_s: int = 60  # the primary must be up this long, without one failure, before failback
+    failback_when_idle: bool = False  # stay on the backup until no call is up
+
+    def validate(self) -> None:
+        """Refuse probing that cannot detect anything or would flap."""
+        if self.interval_ms < 100 or self.timeout_ms < 50:
+            raise ConfigError("uplinks.interval_ms must be at least 100 and uplinks.timeout_ms at least 50")
+        if self.down_after < 1 or self.up_after < 1 or self.failback_hold_s < 0:
+            raise ConfigError("uplinks.down_after and uplinks.up_after must be at least 1, failback_hold_s >= 0")
+
+
+@dataclasses.dataclass(frozen=True)
 class CloudSettings:
     """The vendor's cloud that receives batches of records; an empty `url` turns sync off."""
 
@@ -118,6 +137,30 @@ class CloudSettings:
 
 
 @dataclasses.dataclass(frozen=True)
+class RecordingSettings:
+    """Call recording: encoding after the call, retention and the disk guard (appliance/recording/)."""
+
+    enabled: bool = True
+    bitrate_kbps: int = 24  # Opus, both channels together: about 0.15-0.18 MB per minute
+    encoders: int = 1  # encodings at once (each is one low-priority opusenc process)
+    complexity: int = 5  # Opus encoder complexity 0-10: 5 costs ~30 % less CPU than 10 at the same size
+    nice: int = 10  # CPU niceness of the encoder; its I/O runs in the idle class (ionice -c 3)
+    keep_days: int = 90  # recordings older than this are removed; 0 = kept forever
+    max_total_mb: int = 0  # the recordings take at most this much; oldest go first; 0 = no cap
+    warn_free_mb: int = 2048  # free space on the data disk below this: a "disk" incident (warning)
+    stop_free_mb: int = 512  # below this, after retention: new calls are not recorded (incident)
+    check_s: int = 30  # the disk guard's period
+
+    def validate(self) -> None:
+        """Refuse values the encoder or the disk guard cannot work with."""
+        if not 6 <= self.bitrate_kbps <= 256 or not 0 <= self.complexity <= 10 or self.encoders < 1:
+            raise ConfigError("recording.bitrate_kbps is 6-256, recording.complexity 0-10, recording.encoders >= 1")
+        if min(self.keep_days, self.max_total_mb, self.stop_free_mb, self.check_s - 1) < 0 \
+                or self.stop_free_mb > self.warn_free_mb:
+            raise ConfigError("recording limits must not be negative, and stop_free_mb must not exceed warn_free_mb")
+
+
+@dataclasses.dataclass(frozen=True)
 class Settings:
     """Everything the daemon needs to start."""
 
@@ -126,6 +169,8 @@ class Settings:
     http: HttpSettings = dataclasses.field(default_factory=HttpSettings)
     log: LogSettings = dataclasses.field(default_factory=LogSettings)
     cloud: CloudSettings = dataclasses.field(default_factory=CloudSettings)
+    uplinks: UplinkSettings = dataclasses.field(default_factory=UplinkSettings)
+    recording: RecordingSettings = dataclasses.field(default_factory=RecordingSettings)
 
     @classmethod
     def load(cls, path: Path | None = None, env: Mapping[str, str] | None = None) -> Settings:
@@ -157,11 +202,13 @@ class Settings:
         if self.sip.bridge_clock_rate not in (8000, 16000, 32000, 48000):
             raise ConfigError("sip.bridge_clock_rate must be 8000, 16000, 32000 or 48000")
         self.cloud.validate()
+        self.recording.validate()
+        self.uplinks.validate()
 
 
 _PATH_FIELDS = {"dir", "database", "hold_music", "token_file", "ca_file"}
 _SECTIONS: dict[str, type] = {"data": DataSettings, "sip": SipSettings, "http": HttpSettings, "log": LogSettings,
-                             "cloud": CloudSettings}
+                             "cloud": CloudSettings, "uplinks": UplinkSettings, "recording": RecordingSettings}
 
 
 def _section(kind: type[T], name: str, raw: Mapping[str, Any], env: Mapping[str, str]) -> T:

@@ -1,7 +1,8 @@
 """The reference for the load benchmark: a bare pjsua2 B2BUA doing exactly the product's media work.
 
 Per incoming INVITE: answer 200, dial the operator URI, and once both legs have audio connect them
-both ways in the conference bridge and record both into one WAV (AudioMediaRecorder). When one leg
+both ways in the conference bridge and record both into one WAV (AudioMediaRecorder), or with
+--recording split each leg into its own WAV (two recorders per call, as the product now does). When one leg
 ends, the other is hung up. Nothing else: no database, no web server, no asyncio, no queue logic.
 
 The endpoint is configured like appliance/sip/engine.py (threadCnt 0, mainThreadOnly, null sound
@@ -15,6 +16,7 @@ DISCONNECTED, outside the callback; SIGTERM/SIGINT hang everything up and destro
 from __future__ import annotations
 
 import argparse
+import contextlib
 import itertools
 import signal
 import sys
@@ -36,7 +38,7 @@ class Leg(pj.Call):  # type: ignore[misc]
         self.pair: Pair | None = None
         self.ended = False
 
-    def onCallState(self, prm: pj.OnCallStateParam) -> None:  # noqa: N802 - pjsua2 API
+    def onCallState(self, prm: pj.OnCallStateParam) -> None:
         """The INVITE session changed state."""
         try:
             if self.getInfo().state == DISCONNECTED:
@@ -44,7 +46,7 @@ class Leg(pj.Call):  # type: ignore[misc]
         except Exception as err:  # noqa: BLE001 - never let an exception cross into C
             print(f"onCallState: {err!r}", file=sys.stderr)
 
-    def onCallMediaState(self, prm: pj.OnCallMediaStateParam) -> None:  # noqa: N802 - pjsua2 API
+    def onCallMediaState(self, prm: pj.OnCallMediaStateParam) -> None:
         """SDP negotiation finished: take the audio port once it is in the bridge."""
         try:
             info = self.getInfo()
@@ -63,7 +65,7 @@ class Pair:
 
     def __init__(self, caller: Leg, operator: Leg, path: Path) -> None:
         self.caller, self.operator, self.path = caller, operator, path
-        self.recorder: pj.AudioMediaRecorder | None = None
+        self.recorders: list[pj.AudioMediaRecorder] = []
         self.connected = False
 
 
@@ -74,7 +76,7 @@ class Account(pj.Account):  # type: ignore[misc]
         super().__init__()
         self.app = app
 
-    def onIncomingCall(self, prm: pj.OnIncomingCallParam) -> None:  # noqa: N802 - pjsua2 API
+    def onIncomingCall(self, prm: pj.OnIncomingCallParam) -> None:
         """An INVITE arrived."""
         try:
             self.app.incoming(prm.callId)
@@ -149,10 +151,8 @@ class BareBridge:
             leg = self.to_hang_up.pop()
             if not leg.ended:
                 leg.ended = True
-                try:
+                with contextlib.suppress(pj.Error):
                     leg.hangup(pj.CallOpParam())
-                except pj.Error:
-                    pass
 
     def shutdown(self) -> None:
         """Hang up everything, free every pj object, destroy the library."""
@@ -204,15 +204,20 @@ class BareBridge:
         b.startTransmit(a)
         pair.connected = True
         self.bridged_total += 1
-        recorder = pj.AudioMediaRecorder()
-        try:
-            recorder.createRecorder(str(pair.path))
-        except pj.Error as err:
-            print(f"cannot record {pair.path}: {err.reason}", file=sys.stderr)
-            return
-        a.startTransmit(recorder)
-        b.startTransmit(recorder)
-        pair.recorder = recorder
+        if self.args.recording == "split":  # one mono WAV per leg: what that leg's far end says
+            plan = [(pair.path.with_suffix(".caller.wav"), [a]), (pair.path.with_suffix(".operator.wav"), [b])]
+        else:  # one WAV of both
+            plan = [(pair.path, [a, b])]
+        for path, sources in plan:
+            recorder = pj.AudioMediaRecorder()
+            try:
+                recorder.createRecorder(str(path))
+            except pj.Error as err:
+                print(f"cannot record {path}: {err.reason}", file=sys.stderr)
+                continue
+            for source in sources:
+                source.startTransmit(recorder)
+            pair.recorders.append(recorder)
 
     def leg_gone(self, leg: Leg) -> None:
         """A leg ended: close the recorder, hang up the other leg, free this one later."""
@@ -223,9 +228,8 @@ class BareBridge:
         if pair is None:
             return
         leg.pair = None
-        if pair.recorder is not None:
-            self.graveyard.append(pair.recorder)  # destroying it writes the WAV header
-            pair.recorder = None
+        self.graveyard.extend(pair.recorders)  # destroying a recorder writes its WAV header
+        pair.recorders = []
         other = pair.operator if leg is pair.caller else pair.caller
         other.pair = None
         if not other.ended:
@@ -243,6 +247,8 @@ def main() -> None:
     parser.add_argument("--rtp-port-range", type=int, default=2000)
     parser.add_argument("--max-calls", type=int, default=500, help="call legs (as CALLBOX_SIP_MAX_CALLS)")
     parser.add_argument("--max-bridge-ports", type=int, default=1090)
+    parser.add_argument("--recording", choices=["mixed", "split"], default="mixed",
+                        help="one WAV of both legs per call, or one WAV per leg (two recorders per call)")
     parser.add_argument("--log-level", type=int, default=3, help="PJSIP log level (the appliance uses 3)")
     app = BareBridge(parser.parse_args())
 

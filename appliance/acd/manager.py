@@ -16,7 +16,7 @@ from typing import Any
 
 from appliance.acd.directory import Directory, load_directory
 from appliance.acd.journal import CallJournal
-from appliance.acd.model import Connection, Offer, Operator, OperatorState, QueueConfig, QueueEntry
+from appliance.acd.model import Connection, Offer, Operator, OperatorState, QueueConfig, QueueEntry, Seat
 from appliance.acd.strategies import strategy
 from appliance.errors import SipError
 from appliance.recording import RecordingIndex
@@ -51,10 +51,15 @@ class QueueManager:
         self._legs: dict[CallKey, Offer] = {}
         self._connections: dict[CallKey, Connection] = {}
         self._bridges: dict[str, str] = {}  # bridge key -> call id
+        self.headset_present: Any = lambda target: False  # set by the headset seats service
 
     async def load(self) -> None:
         """(Re)read queues, operators and routes; live calls are untouched."""
         self.directory = await load_directory(self.directory.operators)
+        for operator in self.directory.operators.values():
+            for seat in operator.seats:
+                if seat.kind == "headset":
+                    seat.present = bool(self.headset_present(seat.target))
         for name in self.directory.queues:
             self.waiting.setdefault(name, [])
             self._memory.setdefault(name, {})
@@ -169,7 +174,7 @@ class QueueManager:
             if seat is None:
                 continue
             try:
-                key = await self._engine.dial(seat.target, entry.caller, entry.caller_name)
+                key = await self._ring(seat, entry)
             except SipError as err:
                 log.warning("cannot ring %s at %s: %s", operator.name, seat.target, err)
                 continue
@@ -182,6 +187,27 @@ class QueueManager:
             return
         entry.offer = offer
         offer.timer = self._later(queue.ring_timeout_s, self._ring_timeout, offer)
+
+    async def _ring(self, seat: Seat, entry: QueueEntry) -> CallKey:
+        """Ring a seat: dial a SIP seat, light a headset seat (answered by its hook switch)."""
+        if seat.kind == "headset":
+            engine: Any = self._engine
+            return str(await engine.ring_headset(seat.target, entry.caller, entry.caller_name))
+        return await self._engine.dial(seat.target, entry.caller, entry.caller_name)
+
+    def operator_at(self, kind: str, target: str) -> Operator | None:
+        """The operator owning a seat."""
+        return next((op for op in self.directory.operators.values()
+                     if any(s.kind == kind and s.target == target for s in op.seats)), None)
+
+    async def set_seat_present(self, kind: str, target: str, present: bool) -> None:
+        """A seat's device came or went; a seat coming back gets waiting callers offered."""
+        for operator in self.directory.operators.values():
+            for seat in operator.seats:
+                if seat.kind == kind and seat.target == target:
+                    seat.present = present
+        if present:
+            await self.distribute_all()
 
     def _close_offer(self, offer: Offer, keep: CallKey | None = None) -> None:
         """Stop ringing every leg of an offer except `keep`; the operators become free."""
@@ -228,10 +254,14 @@ class QueueManager:
         self._connections[entry.key] = self._connections[key] = connection
         try:
             await self._answer_caller(entry, hold_music=False)
-            path = self._recordings.path_for(entry.call_id, entry.entered_at)
+            path = await self._recordings.path_for_call(entry.call_id, entry.entered_at, queue=entry.queue,
+                                                        operator=operator.name)
+            if path is not None and entry.segment:
+                path = path.with_name(f"{path.stem}-{entry.segment}{path.suffix}")
             connection.bridge = await self._engine.bridge(entry.key, key, path)
             if path is not None:
                 self._bridges[connection.bridge] = entry.call_id
+                self._recordings.opened(entry.call_id, path)
         except SipError as err:
             log.warning("bridging %s to %s failed: %s", entry.key, operator.name, err)
         operator.calls_taken += 1
@@ -267,6 +297,9 @@ class QueueManager:
             await self._retry_later(offer.entry)
 
     async def _connection_ended(self, ev: CallEnded) -> None:
+        if ev.device_lost and ev.key == self._connections[ev.key].operator_key:
+            await self._seat_lost(self._connections[ev.key])
+            return
         connection = self._connections.pop(ev.key)
         entry, operator = connection.entry, connection.operator
         other = connection.operator_key if ev.key == entry.key else entry.key
@@ -280,6 +313,29 @@ class QueueManager:
         operator.state = OperatorState.AVAILABLE
         operator.last_call_end = time.monotonic()
         await self._hangup_quietly(other)
+        await self.distribute_all()
+
+    async def _seat_lost(self, connection: Connection) -> None:
+        """The operator's headset vanished mid-call: the caller goes back to the head of the queue."""
+        entry, operator = connection.entry, connection.operator
+        self._connections.pop(entry.key, None)
+        self._connections.pop(connection.operator_key, None)
+        talk = time.monotonic() - connection.connected
+        operator.state = OperatorState.AVAILABLE
+        operator.last_call_end = time.monotonic()
+        self._journal.event(entry.call_id, entry.queue, "SEATLOST", operator.name, round(connection.hold_s),
+                            round(talk), "headset unplugged")
+        if entry.queue not in self.waiting:
+            self._finish(entry.call_id, "ANSWERED", "operator seat lost", talk_s=round(talk, 3))
+            await self._hangup_quietly(entry.key)
+            return
+        entry.offer, entry.next_try, entry.segment = None, 0.0, entry.segment + 1
+        self.waiting[entry.queue].insert(0, entry)
+        self._entries[entry.key] = entry
+        try:
+            await self._engine.hold(entry.key)  # type: ignore[attr-defined]
+        except SipError as err:
+            log.warning("no hold music for %s after its operator's seat was lost: %s", entry.key, err)
         await self.distribute_all()
 
     def _finish(self, call_id: str, disposition: str, cause: str, **fields: Any) -> None:

@@ -98,6 +98,7 @@ class QueueEntry:
     next_try: float = 0.0
     answered: bool = False
     timer: asyncio.TimerHandle | None = None
+    segment: int = 0  # times the caller was put back after losing an operator's seat (one recording each)
 
 
 @dataclasses.dataclass(eq=False)

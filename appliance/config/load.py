@@ -25,19 +25,21 @@ from tortoise.transactions import in_transaction
 
 from appliance.acd.strategies import STRATEGIES
 from appliance.errors import UserError
+from appliance.routing import config as routing_config
 from appliance.settings import Settings
 from appliance.storage import Database, Did, Operator, Queue, QueueMember, Seat, Trunk
+from appliance.trunks.config import FAILOVER_FIELDS, check_failover_fields
 from appliance.trunks.sources import parse_networks
 
 _TRUNK_FIELDS = {"name", "kind", "host", "transport", "username", "password", "realm", "allowed_sources",
-                 "register_expiry_s", "priority", "enabled"}
+                 "register_expiry_s", "priority", "enabled"} | FAILOVER_FIELDS
 _QUEUE_FIELDS = {"name", "strategy", "ring_timeout_s", "retry_s", "max_wait_s", "wait_mode", "music_file",
                  "members"}
 
 
 def validate(doc: dict[str, Any]) -> None:
     """Refuse a document that cannot be applied, naming the entry and the field."""
-    unknown = set(doc) - {"trunk", "queue", "operator", "did"}
+    unknown = set(doc) - {"trunk", "queue", "operator", "did"} - routing_config.SECTIONS
     if unknown:
         raise UserError(f"unknown section(s): {', '.join(sorted(unknown))}")
     for i, trunk in enumerate(doc.get("trunk", [])):
@@ -51,6 +53,10 @@ def validate(doc: dict[str, Any]) -> None:
             parse_networks(trunk.get("allowed_sources", ""))
         except ValueError as err:
             raise UserError(f"{where}: allowed_sources: {err}") from err
+        try:
+            check_failover_fields(trunk)
+        except ValueError as err:
+            raise UserError(f"{where}: {err}") from err
     extensions = {str(op.get("extension")) for op in doc.get("operator", [])}
     for i, op in enumerate(doc.get("operator", [])):
         _fields(f"operator #{i + 1}", op, {"name", "extension", "seats", "enabled"}, {"name", "extension"})
@@ -66,6 +72,7 @@ def validate(doc: dict[str, Any]) -> None:
             raise UserError(f"{where}: members must be operator extensions")
     for i, did in enumerate(doc.get("did", [])):
         _fields(f"did #{i + 1}", did, {"number", "queue", "trunk"}, {"number", "queue"})
+    routing_config.validate(doc)
 
 
 def _fields(where: str, entry: dict[str, Any], allowed: set[str], required: set[str]) -> None:
@@ -81,7 +88,8 @@ async def apply(doc: dict[str, Any]) -> str:
     validate(doc)
     async with in_transaction():
         for trunk in doc.get("trunk", []):
-            await Trunk.update_or_create(name=trunk["name"], defaults={k: v for k, v in trunk.items() if k != "name"})
+            fields = {k: v for k, v in trunk.items() if k != "name"}
+            await Trunk.update_or_create(name=trunk["name"], defaults=fields)
         for op in doc.get("operator", []):
             row, _ = await Operator.update_or_create(extension=str(op["extension"]),
                                                      defaults={"name": op["name"],
@@ -91,23 +99,24 @@ async def apply(doc: dict[str, Any]) -> str:
                 await Seat.create(operator=row, kind="sip_uri", target=target)
         for queue in doc.get("queue", []):
             fields = {k: v for k, v in queue.items() if k not in ("name", "members")}
-            row, _ = await Queue.update_or_create(name=queue["name"], defaults=fields)
+            queue_row, _ = await Queue.update_or_create(name=queue["name"], defaults=fields)
             if "members" in queue:
-                await QueueMember.filter(queue=row).delete()
+                await QueueMember.filter(queue=queue_row).delete()
                 for position, extension in enumerate(queue["members"]):
                     operator = await Operator.get_or_none(extension=str(extension))
                     if operator is None:
                         raise UserError(f"queue {queue['name']}: no operator with extension {extension}")
-                    await QueueMember.create(queue=row, operator=operator, position=position)
+                    await QueueMember.create(queue=queue_row, operator=operator, position=position)
         for did in doc.get("did", []):
-            queue_row = await Queue.get_or_none(name=did["queue"])
-            if queue_row is None:
+            target = await Queue.get_or_none(name=did["queue"])
+            if target is None:
                 raise UserError(f"did {did['number']}: no queue named {did['queue']}")
             trunk_row = await Trunk.get_or_none(name=did["trunk"]) if did.get("trunk") else None
             if did.get("trunk") and trunk_row is None:
                 raise UserError(f"did {did['number']}: no trunk named {did['trunk']}")
             await Did.filter(number=str(did["number"]), trunk=trunk_row).delete()
-            await Did.create(number=str(did["number"]), trunk=trunk_row, queue=queue_row)
+            await Did.create(number=str(did["number"]), trunk=trunk_row, queue=target)
+        await routing_config.apply(doc)
     counts = {k: len(doc.get(k, [])) for k in ("trunk", "operator", "queue", "did")}
     return "loaded " + ", ".join(f"{n} {k}(s)" for k, n in counts.items())
 

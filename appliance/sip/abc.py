@@ -8,7 +8,7 @@ touches pjsua2.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Protocol
 
@@ -29,6 +29,8 @@ class TrunkSpec:
     register_expiry_s: int = 300
     retry_s: int = 30  # registration retry interval after a failure
     first_retry_s: int = 5
+    caller_id: str = ""  # the number presented on outbound calls (From user of an IP trunk)
+    codecs: tuple[str, ...] = ()  # codecs offered on outbound calls, best first; empty = engine default
 
 
 @dataclasses.dataclass(frozen=True)
@@ -44,11 +46,12 @@ class IncomingCall:
     from_name: str
     request_user: str  # user part of the Request-URI
     to_user: str  # user part of the To header
+    test_marker: str = ""  # X-Callbox-Test header: the box's own self-test call coming back
 
 
 @dataclasses.dataclass(frozen=True)
 class CallProgress:
-    """A leg we dialled got a provisional response (ringing, early media)."""
+    """A leg we dialled got a provisional response: 100 (first response), 180/183 (ringing, early media)."""
 
     key: CallKey
     status_code: int
@@ -69,14 +72,20 @@ class CallEnded:
     status_code: int
     reason: str
     by_remote: bool  # the far end hung up or rejected, rather than us
+    device_lost: bool = False  # a local headset leg ended because its device was unplugged
 
 
 @dataclasses.dataclass(frozen=True)
 class RecordingClosed:
-    """A bridge's recorder was closed and its file is complete."""
+    """A bridge's recorders were closed: `path` names the pair of leg files (see `recording_legs`)."""
 
     bridge_key: str
     path: Path | None
+
+
+def recording_legs(path: Path) -> tuple[Path, Path]:
+    """The two mono WAVs a bridge recorded to `path` writes: the caller's leg, the operator's leg."""
+    return path.with_name(f"{path.stem}.caller.wav"), path.with_name(f"{path.stem}.operator.wav")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -90,7 +99,16 @@ class RegistrationState:
     expires_s: int
 
 
-EngineEvent = IncomingCall | CallProgress | CallAnswered | CallEnded | RecordingClosed | RegistrationState
+@dataclasses.dataclass(frozen=True)
+class HeadsetSignal:
+    """A headset seat's call state changed: "ringing", "off_hook", "idle" or "muted"/"unmuted" (LEDs)."""
+
+    target: str
+    state: str
+
+
+EngineEvent = (IncomingCall | CallProgress | CallAnswered | CallEnded | RecordingClosed | RegistrationState
+               | HeadsetSignal)
 EventSink = Callable[[EngineEvent], None]
 
 
@@ -127,14 +145,62 @@ class SipEngine(Protocol):
     async def reject(self, key: CallKey, status_code: int, reason: str = "") -> None:
         """Refuse an incoming leg that was not answered."""
 
-    async def hangup(self, key: CallKey) -> None:
-        """End a leg in whatever state it is (CANCEL, BYE or a final response)."""
+    async def hangup(self, key: CallKey, cause: int = 0) -> None:
+        """End a leg in whatever state it is (CANCEL, BYE or a final response).
 
-    async def dial(self, uri: str, caller_id: str = "", caller_name: str = "") -> CallKey:
-        """Place a call to a SIP URI; raises CapacityError when the engine is full."""
+        A non-zero `cause` (a SIP status, e.g. 486) goes along in a `Reason` header (RFC 3326).
+        A leg hung up before its answer and answered later anyway is sent a BYE at once.
+        """
+
+    async def dial(self, uri: str, caller_id: str = "", caller_name: str = "", *, trunk: str | None = None,
+                   headers: Sequence[tuple[str, str]] = ()) -> CallKey:
+        """Place a call to a SIP URI; raises CapacityError when the engine is full.
+
+        With `trunk`, the call goes out as that carrier trunk (its registration's credentials and
+        identity, its codecs); `headers` are added to the INVITE.
+        """
+
+    async def register(self, trunk: str) -> None:
+        """Send a registration trunk's REGISTER now (after a failure, or when its carrier is back)."""
 
     async def bridge(self, a: CallKey, b: CallKey, record_to: Path | None) -> str:
-        """Connect two legs (stopping hold music), recording both directions to one file."""
+        """Connect two legs (stopping hold music), recording each leg to its own file (`recording_legs`)."""
+
+    def stats(self) -> EngineStats:
+        """What the engine carries now."""
+
+
+class HeadsetEngine(Protocol):
+    """Local headset seats: a seat's device is attached, rung, answered by its hook switch.
+
+    A headset leg has a `CallKey` like a SIP leg: `hangup` and `bridge` take it; it ends with
+    `CallEnded` (with `device_lost` when the headset was unplugged under it).
+    """
+
+    async def attach_headset(self, target: str, playback: list[str], capture: list[str]) -> None:
+        """The seat's headset is plugged in: open its audio device (first PCM name that exists)."""
+
+    async def detach_headset(self, target: str) -> None:
+        """The seat's headset is gone: its leg, if any, ends with `device_lost`."""
+
+    async def ring_headset(self, target: str, caller_id: str = "", caller_name: str = "") -> CallKey:
+        """Offer a call to a headset seat; raises SipError when it is absent or busy."""
+
+    async def headset_hook(self, target: str, off_hook: bool) -> None:
+        """The hook switch: off hook answers a ringing leg, on hook ends a connected one."""
+
+    async def headset_mute(self, target: str, muted: bool) -> None:
+        """Mute or unmute the headset's microphone."""
+
+    async def hold(self, key: CallKey) -> None:
+        """Play hold music to an answered leg that lost its partner."""
+
+
+class IpChangeEngine(Protocol):
+    """An engine that follows a change of the box's network path (an uplink switch)."""
+
+    async def handle_ip_change(self) -> None:
+        """Restart the listeners, re-register every trunk with the new contact, re-INVITE calls."""
 
     def stats(self) -> EngineStats:
         """What the engine carries now."""

@@ -16,7 +16,7 @@ import itertools
 import logging
 import queue
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -37,6 +37,8 @@ from appliance.sip.abc import (
     RegistrationState,
     TrunkSpec,
 )
+from appliance.sip.accounts import TrunkAccounts
+from appliance.sip.headsets import HeadsetCommands, HeadsetDesk
 from appliance.sip.media import MediaDesk
 from appliance.sip.pjobjects import Account, Call, LogWriter
 
@@ -56,7 +58,7 @@ class Command:
     future: concurrent.futures.Future[Any]
 
 
-class PjsuaEngine:
+class PjsuaEngine(HeadsetCommands):
     """The SIP engine on pjsua2, as the appliance's `SipEngine`."""
 
     def __init__(self, settings: SipSettings, hold_music: Path | None) -> None:
@@ -91,7 +93,7 @@ class PjsuaEngine:
                 command = self._commands.get_nowait()
             except queue.Empty:
                 break
-            if command is not None:
+            if command is not None and command.future.set_running_or_notify_cancel():
                 command.future.set_exception(SipError("the SIP engine has stopped"))
         self._thread = None
 
@@ -135,20 +137,32 @@ class PjsuaEngine:
         sip = self._thread_obj()
         await self._call(lambda: sip.respond(key, status_code, reason))
 
-    async def hangup(self, key: CallKey) -> None:
-        """End a leg in whatever state it is."""
+    async def hangup(self, key: CallKey, cause: int = 0) -> None:
+        """End a leg in whatever state it is; a non-zero `cause` goes in a Reason header."""
         sip = self._thread_obj()
-        await self._call(lambda: sip.hangup(key))
+        await self._call(lambda: sip.headsets.hangup(key) if sip.headsets.owns(key) else sip.hangup(key, cause))
 
-    async def dial(self, uri: str, caller_id: str = "", caller_name: str = "") -> CallKey:
-        """Place a call; raises CapacityError when full, SipError when PJSIP refuses."""
+    async def dial(self, uri: str, caller_id: str = "", caller_name: str = "", *, trunk: str | None = None,
+                   headers: Sequence[tuple[str, str]] = ()) -> CallKey:
+        """Place a call (as a trunk, with extra headers); CapacityError when full, SipError when refused."""
         sip = self._thread_obj()
-        return await self._call(lambda: sip.dial(uri, caller_id, caller_name))
+        extra = [sipmsg.safe_header(name, value) for name, value in headers]
+        return await self._call(lambda: sip.dial(uri, caller_id, caller_name, trunk, extra))
+
+    async def register(self, trunk: str) -> None:
+        """Send a registration trunk's REGISTER now."""
+        sip = self._thread_obj()
+        await self._call(lambda: sip.trunks.register(trunk))
 
     async def bridge(self, a: CallKey, b: CallKey, record_to: Path | None) -> str:
         """Connect two legs in the conference bridge, recording them if asked."""
         sip = self._thread_obj()
-        return await self._call(lambda: sip.media.bridge(sip.calls[a], sip.calls[b], record_to))
+        return await self._call(lambda: sip.media.bridge(sip.headsets.leg(a), sip.headsets.leg(b), record_to))
+
+    async def handle_ip_change(self) -> None:
+        """The box's network path changed (uplink switch): restart listeners, re-register, re-INVITE."""
+        sip = self._thread_obj()
+        await self._call(sip.handle_ip_change)
 
     def stats(self) -> EngineStats:
         """A snapshot of calls and bridge ports against the engine's limits."""
@@ -182,7 +196,7 @@ class SipThread:
         self.post = post
         self.hold_music = hold_music
         self.calls: dict[CallKey, Call] = {}
-        self.accounts: dict[str, tuple[TrunkSpec, Account]] = {}
+        self.trunks = TrunkAccounts(self)
         self.graveyard: list[Any] = []
         self.keys = (f"{n:x}" for n in itertools.count(1))
         self.prefix = ""
@@ -200,7 +214,7 @@ class SipThread:
         try:
             while self.running:
                 self.serve_commands()
-                self.ep.libHandleEvents(5)
+                self.ep.libHandleEvents(1)  # a command waits at most ~1 ms for the SIP thread
                 self.graveyard.clear()
         except Exception:
             log.exception("SIP thread crashed")
@@ -244,6 +258,7 @@ class SipThread:
         self.local = self._make_account(None, self._local_config())
         self.local.setDefault()
         self.media = MediaDesk(self.settings, self.hold_music, self.post)
+        self.headsets = HeadsetDesk(self, self.post)
         log.info("SIP engine listening on %s:%d (UDP, TCP), max %d calls, %d bridge ports",
                  s.bind, s.port, s.max_calls, s.max_bridge_ports)
 
@@ -279,6 +294,8 @@ class SipThread:
             if command is None:
                 self.running = False
                 return
+            if not command.future.set_running_or_notify_cancel():
+                continue  # its caller gave up waiting (cancelled): run nothing, answer nobody
             try:
                 command.future.set_result(command.run())
             except pj.Error as err:
@@ -294,10 +311,9 @@ class SipThread:
                 if not self.calls:
                     break
                 self.ep.libHandleEvents(10)
+            self.headsets.close()
             self.media.close()
-            for _spec, account in self.accounts.values():
-                account.shutdown()
-            self.accounts.clear()
+            self.trunks.shutdown()
             self.local.shutdown()
             self.calls.clear()
             self.graveyard.clear()
@@ -308,32 +324,19 @@ class SipThread:
 
     # -- trunks ---------------------------------------------------------------------------
     def set_trunks(self, trunks: list[TrunkSpec]) -> None:
-        """Create, recreate or remove registration accounts so they match `trunks`."""
-        wanted = {t.name: t for t in trunks if t.kind == "registration"}
-        for name in list(self.accounts):
-            if wanted.get(name) != self.accounts[name][0]:
-                self.accounts.pop(name)[1].shutdown()
-        for name, spec in wanted.items():
-            if name not in self.accounts:
-                self.accounts[name] = (spec, self._make_account(name, self._registration_config(spec)))
-
-    def _registration_config(self, spec: TrunkSpec) -> pj.AccountConfig:
-        acfg = pj.AccountConfig()
-        transport = ";transport=tcp" if spec.transport == "tcp" else ""
-        acfg.idUri = f"sip:{spec.username}@{spec.host}"
-        acfg.regConfig.registrarUri = f"sip:{spec.host}{transport}"
-        acfg.regConfig.timeoutSec = spec.register_expiry_s
-        acfg.regConfig.retryIntervalSec = spec.retry_s
-        acfg.regConfig.firstRetryIntervalSec = spec.first_retry_s
-        acfg.regConfig.randomRetryIntervalSec = 2
-        cred = pj.AuthCredInfo("digest", spec.realm or "*", spec.username, 0, spec.password)
-        acfg.sipConfig.authCreds.append(cred)
-        self._media_ports(acfg)
-        return acfg
+        """Create, recreate or remove trunk accounts so they match `trunks` (see `accounts.py`)."""
+        self.trunks.apply(trunks)
 
     def on_reg_state(self, trunk: str, code: int, reason: str, active: bool, expires: int) -> None:
         """Callback: a REGISTER finished."""
         self.post(RegistrationState(trunk, code, reason, active and code // 100 == 2, expires))
+
+    def handle_ip_change(self) -> None:
+        """Tell PJSIP the network changed: it re-registers with a rewritten contact, re-INVITEs calls."""
+        prm = pj.IpChangeParam()
+        prm.restartListener = True
+        prm.restartLisDelay = 0
+        self.ep.handleIpChange(prm)
 
     # -- calls ----------------------------------------------------------------------------
     def new_key(self) -> CallKey:
@@ -345,14 +348,14 @@ class SipThread:
         key = self.new_key()
         call = Call(self, account, key, call_id)
         self.calls[key] = call
-        if not self.media.has_room(len(self.calls) + 1, needed_ports=3):
+        if not self.media.has_room(len(self.calls) + 1, needed_ports=4):  # 2 legs + 2 recorders
             log.warning("refusing incoming call: engine at capacity (%d calls)", len(self.calls))
             self.respond(key, 503, "Capacity reached")
             return
         msg = sipmsg.parse_invite(str(rdata.wholeMsg))
         host, port = sipmsg.split_address(str(rdata.srcAddress))
         self.post(IncomingCall(key, msg.call_id, host, port, msg.from_uri, msg.from_user, msg.from_name,
-                               msg.request_user, msg.to_user))
+                               msg.request_user, msg.to_user, msg.test_marker))
 
     def call(self, key: CallKey) -> Call:
         """The live leg with this key."""
@@ -378,30 +381,36 @@ class SipThread:
             self.media.want_music(key)
         self.respond(key, 200, "")
 
-    def hangup(self, key: CallKey) -> None:
-        """CANCEL, BYE or reject, as the leg's state requires; a gone leg is not an error."""
+    def hangup(self, key: CallKey, cause: int = 0) -> None:
+        """CANCEL, BYE or reject, as the leg's state requires; a gone leg is not an error.
+
+        PJSIP itself sends a BYE when a leg hung up before its answer is answered anyway (a 200
+        crossing our CANCEL, or arriving after a CANCEL that had to wait for a provisional).
+        """
         call = self.calls.get(key)
         if call is None or call.ended:
             return
         call.ended = True
-        call.hangup(pj.CallOpParam())
+        prm = pj.CallOpParam()
+        if cause:
+            _add_headers(prm, [sipmsg.reason_header(cause)])
+        call.hangup(prm)
 
-    def dial(self, uri: str, caller_id: str, caller_name: str) -> CallKey:
-        """Place a call from the local account."""
+    def dial(self, uri: str, caller_id: str, caller_name: str, trunk: str | None = None,
+             headers: Sequence[tuple[str, str]] = ()) -> CallKey:
+        """Place a call from the local account, or as a carrier trunk with its codecs."""
         if not self.media.has_room(len(self.calls) + 1, needed_ports=2):
             raise CapacityError("engine at capacity")
+        spec, account = self.trunks.get(trunk) if trunk else (None, self.local)
         key = self.new_key()
-        call = Call(self, self.local, key)
+        call = Call(self, account, key)
         prm = pj.CallOpParam(True)
-        if caller_id:
-            for name, value in sipmsg.caller_id_headers(caller_id, caller_name, self.local_host()):
-                header = pj.SipHeader()
-                header.hName = name
-                header.hValue = value
-                prm.txOption.headers.append(header)
+        ids = sipmsg.caller_id_headers(caller_id, caller_name, self.local_host()) if caller_id else []
+        _add_headers(prm, [*ids, *headers])
         self.calls[key] = call
         try:
-            call.makeCall(uri, prm)
+            with self.trunks.offering(spec.codecs if spec else ()):
+                call.makeCall(uri, prm)
         except pj.Error:
             self.calls.pop(key, None)
             self.graveyard.append(call)
@@ -410,11 +419,18 @@ class SipThread:
 
     def local_host(self) -> str:
         """The host part of the local account's URI."""
-        return self.local.getInfo().uri.split("@", 1)[-1]
+        return str(self.local.getInfo().uri).split("@", 1)[-1]
+
+    def on_provisional(self, call: Call, code: int) -> None:
+        """Callback: the first provisional response (often 100 Trying) to a leg we dialled."""
+        if not call.progressed and not call.ended:
+            call.progressed = True
+            self.post(CallProgress(call.key, code))
 
     def on_call_state(self, call: Call, state: int, code: int, reason: str) -> None:
         """Callback: a leg's INVITE session changed state."""
         if state == _INV_EARLY and code in (180, 183):
+            call.progressed = True
             self.post(CallProgress(call.key, code))
         elif state == _INV_CONFIRMED:
             self.post(CallAnswered(call.key))
@@ -429,3 +445,12 @@ class SipThread:
     def on_media_ready(self, call: Call) -> None:
         """Callback: the leg's audio is in the conference bridge."""
         self.media.leg_ready(call)
+
+
+def _add_headers(prm: pj.CallOpParam, headers: Sequence[tuple[str, str]]) -> None:
+    """Put extra headers on the request an operation sends."""
+    for name, value in headers:
+        header = pj.SipHeader()
+        header.hName = name
+        header.hValue = value
+        prm.txOption.headers.append(header)

@@ -1,9 +1,10 @@
 """Hold music, bridges and recorders in PJSIP's conference bridge.
 
-Runs on the SIP thread only. A bridge connects two legs both ways and, when asked, a recorder
-that both legs transmit to (one mixed WAV file). Legs whose audio is not up yet are connected
-as soon as it is. Each bridged and recorded call takes three bridge ports: two legs and a
-recorder; all waiting callers share one hold-music player.
+Runs on the SIP thread only. A bridge connects two legs both ways and, when asked, two
+recorders: each leg transmits what its far end says to its own mono WAV (`recording_legs`), so
+the caller and the operator end up on separate channels after encoding. Legs whose audio is not
+up yet are connected as soon as it is. Each bridged and recorded call takes four bridge ports:
+two legs and two recorders; all waiting callers share one hold-music player.
 """
 
 from __future__ import annotations
@@ -18,24 +19,32 @@ from typing import TYPE_CHECKING, Any
 import pjsua2 as pj
 
 from appliance.settings import SipSettings
-from appliance.sip.abc import CallKey, RecordingClosed
+from appliance.sip.abc import CallKey, RecordingClosed, recording_legs
 
 if TYPE_CHECKING:
     from appliance.sip.pjobjects import Call
 
 log = logging.getLogger(__name__)
 
+MAX_RECORDERS = 512  # PJSUA_MAX_RECORDERS of the appliance's build (image/pjsua2/config_site.h)
+RECORDERS_PER_BRIDGE = 2  # the caller's leg and the operator's leg
+
 
 @dataclasses.dataclass
 class Bridge:
-    """Two legs connected both ways, and the recorder tapping them."""
+    """Two legs connected both ways, and one recorder per leg (a: the caller, b: the operator)."""
 
     key: str
     a: Call
     b: Call
     path: Path | None
-    recorder: pj.AudioMediaRecorder | None = None
+    recorders: list[pj.AudioMediaRecorder] = dataclasses.field(default_factory=list)
     connected: bool = False
+
+    @property
+    def recorder(self) -> pj.AudioMediaRecorder | None:
+        """The first leg's recorder (for code written when a bridge had one mixed recorder)."""
+        return self.recorders[0] if self.recorders else None
 
 
 class MediaDesk:
@@ -132,28 +141,36 @@ class MediaDesk:
 
     def _open_recorder(self, bridge: Bridge) -> None:
         assert bridge.path is not None
-        try:
-            bridge.path.parent.mkdir(parents=True, exist_ok=True)
-            recorder = pj.AudioMediaRecorder()
-            recorder.createRecorder(str(bridge.path))
-        except (OSError, pj.Error) as err:
-            # The call goes on unrecorded; the closed event (with no file) tells the appliance.
-            log.error("cannot record bridge %s to %s: %s", bridge.key, bridge.path, err)
+        recorders: list[pj.AudioMediaRecorder] = []
+        if self.recorder_count + RECORDERS_PER_BRIDGE > MAX_RECORDERS:
+            log.error("bridge %s goes unrecorded: the engine's %d recorders are in use", bridge.key, MAX_RECORDERS)
             self.post(RecordingClosed(bridge.key, None))
             bridge.path = None
             return
-        for leg in (bridge.a, bridge.b):
-            if leg.audio is not None:
-                leg.audio.startTransmit(recorder)
-        bridge.recorder = recorder
-        self.recorder_count += 1
+        try:
+            bridge.path.parent.mkdir(parents=True, exist_ok=True)
+            for leg, file in zip((bridge.a, bridge.b), recording_legs(bridge.path), strict=True):
+                recorder = pj.AudioMediaRecorder()
+                recorder.createRecorder(str(file))
+                recorders.append(recorder)
+                if leg.audio is not None:
+                    leg.audio.startTransmit(recorder)  # what this leg's far end says, alone
+        except (OSError, pj.Error) as err:
+            # The call goes on unrecorded; the closed event (with no file) tells the appliance.
+            log.error("cannot record bridge %s to %s: %s", bridge.key, bridge.path, err)
+            recorders.clear()  # destroying a recorder closes its file
+            self.post(RecordingClosed(bridge.key, None))
+            bridge.path = None
+            return
+        bridge.recorders = recorders
+        self.recorder_count += len(recorders)
 
     def _close_recorder(self, bridge: Bridge) -> None:
-        if bridge.recorder is None:
+        if not bridge.recorders:
             return
-        recorder, bridge.recorder = bridge.recorder, None
-        del recorder  # destroying the port writes the final WAV header
-        self.recorder_count -= 1
+        count = len(bridge.recorders)
+        bridge.recorders.clear()  # destroying the ports writes the final WAV headers
+        self.recorder_count -= count
         self.post(RecordingClosed(bridge.key, bridge.path))
 
     def close(self) -> None:

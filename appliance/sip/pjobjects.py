@@ -67,6 +67,7 @@ class Call(pj.Call):  # type: ignore[misc]
         self.key = key
         self.audio: pj.AudioMedia | None = None
         self.ended = False
+        self.progressed = False  # a provisional response came back (a leg we dialled)
 
     def onCallState(self, prm: pj.OnCallStateParam) -> None:
         """The INVITE session changed state."""
@@ -75,6 +76,18 @@ class Call(pj.Call):  # type: ignore[misc]
             self.thread.on_call_state(self, int(info.state), int(info.lastStatusCode), str(info.lastReason))
         except Exception:
             log.exception("call state handling failed for %s", self.key)
+
+    def onCallTsxState(self, prm: pj.OnCallTsxStateParam) -> None:
+        """A transaction of this call changed state: we want the first provisional to our INVITE."""
+        try:
+            event = prm.e
+            if event.type != pj.PJSIP_EVENT_TSX_STATE or self.progressed:
+                return
+            tsx = event.body.tsxState.tsx
+            if tsx.role == pj.PJSIP_ROLE_UAC and tsx.method == "INVITE" and 100 <= tsx.statusCode < 200:
+                self.thread.on_provisional(self, int(tsx.statusCode))
+        except Exception:
+            log.exception("transaction state handling failed for %s", self.key)
 
     def onCallMediaState(self, prm: pj.OnCallMediaStateParam) -> None:
         """SDP negotiation finished; the audio stream may now be in the conference bridge."""

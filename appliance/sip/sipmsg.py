@@ -12,6 +12,10 @@ import re
 # Compact header forms (RFC 3261 section 7.3.3) are as valid as the long ones.
 _HEADER_NAMES = {"f": "from", "t": "to", "i": "call-id"}
 _USER = re.compile(r"^(?:sips?|tel):([^@;>]*)", re.IGNORECASE)
+_TOKEN = re.compile(r"[^0-9A-Za-z_-]")
+TEST_HEADER = "X-Callbox-Test"  # carries a self-test call's token out through one carrier and back in
+_REASONS = {408: "Request Timeout", 480: "Temporarily Unavailable", 486: "Busy Here", 487: "Request Terminated",
+            503: "Service Unavailable", 600: "Busy Everywhere", 603: "Decline"}
 _NAME_ADDR = re.compile(r'^\s*(?:"((?:[^"\\]|\\.)*)"|([^<"]*?))\s*<([^>]*)>')
 
 
@@ -25,6 +29,7 @@ class InviteFields:
     from_user: str = ""
     from_name: str = ""
     to_user: str = ""
+    test_marker: str = ""
 
 
 def parse_invite(text: str) -> InviteFields:
@@ -48,6 +53,7 @@ def parse_invite(text: str) -> InviteFields:
         from_user=uri_user(from_uri),
         from_name=from_name,
         to_user=uri_user(to_uri),
+        test_marker=_TOKEN.sub("", headers.get(TEST_HEADER.lower(), "").split(";")[0])[:64],
     )
 
 
@@ -83,3 +89,16 @@ def caller_id_headers(number: str, name: str, host: str) -> list[tuple[str, str]
     uri = f"<sip:{safe_number}@{host}>"
     return [("P-Asserted-Identity", f"{display}{uri}"),
             ("Remote-Party-ID", f"{display}{uri};party=calling;screen=yes;privacy=off")]
+
+
+def reason_header(code: int, text: str = "") -> tuple[str, str]:
+    """A `Reason` header (RFC 3326) that tells the far end why we end its leg, e.g. 486."""
+    safe = re.sub(r'["\\\r\n]', "", text or _REASONS.get(code, ""))
+    return "Reason", f'SIP;cause={int(code)};text="{safe}"'
+
+
+def safe_header(name: str, value: str) -> tuple[str, str]:
+    """A header with a token name and a one-line value, or ValueError."""
+    if not re.fullmatch(r"[A-Za-z0-9-]{1,64}", name) or any(c in value for c in "\r\n\0"):
+        raise ValueError(f"not a safe SIP header: {name!r}")
+    return name, value

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import sqlite3
 import subprocess
 import sys
@@ -20,14 +21,27 @@ T = TypeVar("T")
 REPO = Path(__file__).resolve().parents[2]
 
 
+def free_port() -> int:
+    """A port free for both UDP and TCP on 127.0.0.1 (bounded search)."""
+    for _ in range(100):
+        port = free_udp_port()
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        return port
+    raise RuntimeError("no port free for both UDP and TCP")
+
+
 class Box:
     """One `callbox run` process bound to 127.0.0.1, with its own data directory and ports."""
 
     def __init__(self, workdir: Path, config: str, **settings: object) -> None:
         self.workdir = workdir
         self.data = workdir / "data"
-        self.sip_port = free_udp_port()
-        self.http_port = free_udp_port()
+        self.sip_port = free_port()  # SIP listens on UDP and TCP
+        self.http_port = free_port()
         self.rtp_port = free_udp_port(span=200)
         self.config = config
         self.env = {**os.environ, "CALLBOX_DATA_DIR": str(self.data), "CALLBOX_SIP_BIND": "127.0.0.1",
@@ -43,7 +57,7 @@ class Box:
         """The box's SIP address."""
         return f"127.0.0.1:{self.sip_port}"
 
-    def start(self, timeout: float = 20.0) -> Box:
+    def start(self, timeout: float = 60.0) -> Box:
         """Load the configuration, start the daemon, wait for /healthz."""
         cfg = self.workdir / "config.toml"
         cfg.write_text(self.config)

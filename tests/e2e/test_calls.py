@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from tests.e2e.box import Box, ip_trunk, operators, queue
+from tests.recording.audio import decode_opus
 from tests.support.rtp import RtpSink, dominant_frequency, read_wav, rms_dbfs, tone_power
 from tests.support.sipp import Sipp, free_udp_port
 
@@ -32,9 +33,9 @@ def operator(sink: RtpSink | None = None, scenario: str = "operator_answer.xml",
     return Sipp(scenario, ip="127.0.0.1", keys=keys, calls=calls, timeout=30)
 
 
-def test_call_is_queued_bridged_recorded_and_logged(box_factory: Callable[..., Box],
-                                                    tones: dict[int, Path]) -> None:
-    """Audio flows both ways through the bridge, the WAV holds both, the records tell the story."""
+def test_call_is_queued_bridged_recorded_and_logged(box_factory: Callable[..., Box], tones: dict[int, Path],
+                                                    tmp_path: Path) -> None:
+    """Audio flows both ways through the bridge, each side is on its own channel, the records tell the story."""
     with RtpSink(reply_tone_hz=440) as sink, operator(sink, ring_ms=500) as phone:
         box = box_factory(ip_trunk() + operators(f"sip:101@{phone.address}") + queue())
         with carrier(box, tones, hold_ms=4000).start() as call:
@@ -54,14 +55,21 @@ def test_call_is_queued_bridged_recorded_and_logged(box_factory: Callable[..., B
     assert record["operator"] == "op101"
     assert 3.0 <= record["talk_s"] <= 4.5  # 4 s after the box answered, minus 0.5 s of ringing
     assert box.events(record["id"]) == [("ENTERQUEUE", ""), ("CONNECT", "op101"), ("COMPLETECALLER", "op101")]
-    recording = box.wait_for(lambda: box.rows("SELECT * FROM recording"), what="the recording row")[0]
+    recording = box.wait_for(lambda: box.rows("SELECT * FROM recording WHERE state = 'ready'"),
+                             timeout=30, what="the encoded recording")[0]
     assert recording["call_id"] == record["id"]
-    rate, channels, (samples,) = read_wav(recording["path"])
-    assert (rate, channels) == (8000, 1)
-    assert abs(len(samples) / rate - record["talk_s"]) < 0.5
-    assert abs(recording["duration_s"] - len(samples) / rate) < 0.01
-    assert rms_dbfs(samples) > -20  # not silence
-    assert tone_power(samples, 1000) > 0.2 and tone_power(samples, 440) > 0.2  # both directions
+    assert (recording["format"], recording["channels"]) == ("opus", 2)
+    path = Path(recording["path"])
+    assert path.suffix == ".opus" and not list(path.parent.glob("*.wav")), "the leg WAVs were not removed"
+    rate, channels, (caller_ch, operator_ch) = read_wav(decode_opus(path, tmp_path / "decoded.wav"))
+    assert (rate, channels) == (8000, 2)
+    assert abs(len(caller_ch) / rate - record["talk_s"]) < 0.5
+    assert abs(recording["duration_s"] - len(caller_ch) / rate) < 0.05
+    assert recording["size_bytes"] == path.stat().st_size <= 0.2e6 * recording["duration_s"] / 60 + 4096
+    assert rms_dbfs(caller_ch) > -20 and rms_dbfs(operator_ch) > -20  # not silence
+    # Each party on its own channel: the carrier's 1 kHz on the left, the operator's 440 Hz on the right.
+    assert tone_power(caller_ch, 1000) > 0.5 and tone_power(caller_ch, 440) < 0.05
+    assert tone_power(operator_ch, 440) > 0.5 and tone_power(operator_ch, 1000) < 0.05
 
 
 def test_ip_trunk_refuses_strangers(box_factory: Callable[..., Box], tones: dict[int, Path]) -> None:

@@ -1,0 +1,1 @@
+"""Tests of carrier trunks: probing, health, registration, routing and failover."""
