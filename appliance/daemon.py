@@ -101,6 +101,7 @@ class Daemon:
         acd = QueueManager(engine, trunks, calls, recordings, self.post)
         self.services = services = Services(s, engine, trunks, acd, health, incidents, self.post)
         services.routing = routing = RoutingService(engine, trunks, calls, incidents, recordings)
+        routing.calls.presence = acd  # an operator on a click-to-call gets no queued call meanwhile
         services.cloud = cloud
         services.recordings = recordings
         services.uplinks = uplinks = UplinkService(
@@ -138,6 +139,9 @@ class Daemon:
             await disk_guard.stop()
             await recordings.drain()
         finally:
+            # Whatever failed, the SIP thread is stopped before the process exits: a pjsua2
+            # thread still running at interpreter exit aborts the process.
+            await engine.stop()
             for task in self._tasks:
                 task.cancel()
             await asyncio.gather(*self._tasks, return_exceptions=True)

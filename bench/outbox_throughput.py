@@ -71,7 +71,7 @@ async def deliver(path: Path, workdir: Path, batch: int) -> tuple[float, int]:
     token_file.write_text(TOKEN)
     receiver = subprocess.Popen([sys.executable,  # noqa: ASYNC220 - a bench, started once str(REPO / "appliance" / "cloud" / "receiver.py"), "--db",
                                  str(workdir / "received.sqlite3"), "--port", str(port), "--token-file",
-                                 str(token_file)], stderr=subprocess.DEVNULL)
+                                 str(token_file)])
     try:
         for _ in range(200):
             with socket.socket() as sock:

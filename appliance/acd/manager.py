@@ -195,6 +195,28 @@ class QueueManager:
             return str(await engine.ring_headset(seat.target, entry.caller, entry.caller_name))
         return await self._engine.dial(seat.target, entry.caller, entry.caller_name)
 
+    def reserve(self, extension: str) -> bool:
+        """Mark an operator busy with a call placed outside the queues (click-to-call).
+
+        False when the queues have them ringing or on a call already; an operator the queues do
+        not know is nobody's to protect.
+        """
+        operator = next((op for op in self.directory.operators.values() if op.extension == extension), None)
+        if operator is None:
+            return True
+        if operator.state is not OperatorState.AVAILABLE:
+            return False
+        operator.state = OperatorState.ON_CALL
+        return True
+
+    def release(self, extension: str) -> None:
+        """The call placed outside the queues ended: the operator takes queued calls again."""
+        operator = next((op for op in self.directory.operators.values() if op.extension == extension), None)
+        if operator is not None and operator.state is OperatorState.ON_CALL:
+            operator.state = OperatorState.AVAILABLE
+            operator.last_call_end = time.monotonic()
+            self._wake(self.distribute_all)
+
     def operator_at(self, kind: str, target: str) -> Operator | None:
         """The operator owning a seat."""
         return next((op for op in self.directory.operators.values()

@@ -15,7 +15,7 @@ import logging
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 from appliance.acd.journal import CallJournal
 from appliance.errors import NotFoundError, SipError, UserError
@@ -61,6 +61,16 @@ class OutboundCall:
                 "attempts": [a.view() for a in self.attempts]}
 
 
+class Presence(Protocol):
+    """Who else offers calls to operators (the queue manager)."""
+
+    def reserve(self, extension: str) -> bool:
+        """Mark the operator busy; False if they are not free."""
+
+    def release(self, extension: str) -> None:
+        """The operator is free again."""
+
+
 class OutboundCalls:
     """Click-to-call for operators."""
 
@@ -75,6 +85,7 @@ class OutboundCalls:
         self._calls: collections.OrderedDict[str, OutboundCall] = collections.OrderedDict()
         self._tasks: set[asyncio.Task[None]] = set()
         self.bridges: dict[str, str] = {}  # bridge key -> call id, until its recording is closed
+        self.presence: Presence | None = None  # the queue manager: operators on a call get no queued calls
 
     async def originate(self, extension: str, number: str) -> OutboundCall:
         """Ring the operator now; the rest happens in the background. UserError/NotFoundError when refused."""
@@ -89,6 +100,8 @@ class OutboundCalls:
                     None) if row else None
         if row is None or seat is None:
             raise NotFoundError(f"no enabled operator with extension {extension} and a SIP seat")
+        if self.presence is not None and not self.presence.reserve(row.extension):
+            raise UserError(f"operator {row.extension} is busy with a queued call")
         call = OutboundCall(str(uuid.uuid4()), row.extension, row.name, number, route.name)
         self._calls[call.id] = call
         while len(self._calls) > 200:
@@ -138,6 +151,8 @@ class OutboundCalls:
             for leg in legs:
                 if leg.ended is None:
                     await self._hangup(leg, call.code if call.result not in ("answered", "") else 0)
+            if self.presence is not None:
+                self.presence.release(call.operator)
 
     async def _connect(self, call: OutboundCall, seat: str, legs: list[Leg]) -> None:
         op = self._legs.watch(await self._engine.dial(seat, call.number, "Outbound call"), call.wake)

@@ -172,3 +172,20 @@ async def test_operator_that_cannot_be_dialled_is_skipped(make: Any) -> None:
     h.engine.incoming("1", "100", CARRIER)
     await h.settle()
     assert len(h.engine.ringing()) == 1
+
+
+async def test_an_operator_on_an_outbound_call_gets_no_queued_call(make: Any) -> None:
+    h = await make(config("ringall", operators=2))
+    assert h.acd.reserve("101")
+    assert not h.acd.reserve("101")  # already busy
+    h.engine.incoming("1", "100", CARRIER)
+    await h.settle()
+    assert h.ringing_targets() == ["sip:102@192.0.2.50"]
+    h.engine.remote_answer(h.leg_to("sip:102@192.0.2.50"))
+    await h.settle()
+    h.engine.incoming("2", "100", CARRIER)
+    await h.settle()
+    assert h.ringing_targets() == []
+    h.acd.release("101")
+    await h.settle()
+    assert h.ringing_targets() == ["sip:101@192.0.2.50"]

@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from appliance.daemon import Services
-from appliance.storage import CallRecord, Incident, Queue, QueueEvent, Recording, Trunk
+from appliance.storage import CallRecord, Incident, Queue, QueueEvent, Recording, RecordingAccess, Trunk
 from tests.web.panel import field_error, post_form
 
 PAGES = {  # path: a text only the partial has to carry
@@ -165,16 +165,17 @@ async def test_recordings_search_play_download_and_roles(admin_client: httpx.Asy
     rec = await Recording.create(call=call, path=str(path), duration_s=1.0, size_bytes=path.stat().st_size)
     outside = await Recording.create(call=call, path=str(_wav(tmp_path / "elsewhere.wav")))
     page = await admin_client.get("/recordings", params={"number": "5556677"})
-    assert f"/recordings/{rec.id}/audio" in page.text and "<audio" in page.text
+    assert f"/recordings/{rec.id}/stream" in page.text and "<audio" in page.text
     assert "79005556677" not in (await admin_client.get("/recordings", params={"number": "123123"})).text
-    audio = await admin_client.get(f"/recordings/{rec.id}/audio")
+    audio = await admin_client.get(f"/recordings/{rec.id}/stream")
     assert audio.status_code == 200 and audio.headers["content-type"] == "audio/wav"
     assert audio.content == path.read_bytes()
-    download = await admin_client.get(f"/recordings/{rec.id}/download")
+    download = await admin_client.get(f"/recordings/{rec.id}/file")
     assert download.headers["content-disposition"].startswith("attachment")
-    assert (await admin_client.get(f"/recordings/{outside.id}/audio")).status_code == 404
+    assert (await admin_client.get(f"/recordings/{outside.id}/stream")).status_code == 404
+    assert await RecordingAccess.all().count() == 2  # every listen and download is logged
     operator = await login_as("operator", operator_id=(await _operator()).id)
-    assert (await operator.get(f"/recordings/{rec.id}/audio")).status_code == 403
+    assert (await operator.get(f"/recordings/{rec.id}/stream")).status_code == 403
 
 
 async def _operator() -> Any:

@@ -8,11 +8,10 @@ from typing import Annotated, Any, TypeVar
 
 from litestar import Request, Router, get, post
 from litestar.params import FromPath, FromQuery, QueryParameter
-from litestar.response import File, Stream
+from litestar.response import Stream
 
 from appliance.reports import CallQuery, IncidentQuery, RecordingQuery
 from web.deps import AdminDep
-from web.routes.recordings import _file
 from web.security import principal_of, requires
 
 T = TypeVar("T")
@@ -136,17 +135,13 @@ async def recordings(request: Request[Any, Any, Any], admin: AdminDep, since: Fr
     """Recordings with their calls, newest first."""
     result = await admin.recordings.search(RecordingQuery.parse(_query(request)), await admin.system.timezone())
     items = [RecordingOut(r.id, r.call.id, r.call.caller, r.call.did, r.call.operator, r.call.started_at,
-                          r.duration_s, r.size_bytes, r.sha256, f"/api/v1/reports/recordings/{r.id}/audio")
+                          r.duration_s, r.size_bytes, r.sha256, f"/api/v1/recordings/{r.id}/stream")
              for r in result.items]
     return Paged(list(items), result.total, result.page, result.pages)
 
 
-@get("/recordings/{recording_id:int}/audio", guards=[requires("recordings")], media_type="audio/wav")
-async def recording_audio(admin: AdminDep, recording_id: FromPath[int]) -> File:
-    """The recording's WAV file."""
-    recording, path = await admin.recordings.file(recording_id)
-    return _file(path, f"call-{recording.call_id}.wav", download=True)
+# The audio itself: /api/v1/recordings/{id}/stream and .../download (recordings_api.py, access logged).
 
 
 ROUTES = [Router("/api/v1/reports", tags=["reports"], guards=[requires("reports")], route_handlers=[
-    records, records_csv, incidents, incidents_csv, close_incident, recordings, recording_audio])]
+    records, records_csv, incidents, incidents_csv, close_incident, recordings])]

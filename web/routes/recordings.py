@@ -1,12 +1,10 @@
-"""Recordings: search by period, number and operator; play in the browser; download."""
+"""Recordings page: search by period, number and operator; plays and downloads through recordings_api."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from litestar import Request, Response, get
-from litestar.params import FromPath
-from litestar.response import File
 
 from appliance.forms import FieldErrors
 from appliance.reports import Page, RecordingQuery
@@ -29,23 +27,8 @@ async def recordings(request: Request[Any, Any, Any], admin: AdminDep) -> Respon
                         filters=params(query, RecordingQuery.FIELDS), title="Recordings")
 
 
-def _file(path: Any, name: str, download: bool) -> File:
-    return File(path, filename=name, media_type="audio/wav",
-                content_disposition_type="attachment" if download else "inline")
+# Playing (`/recordings/{id}/stream`, with HTTP Range for seeking) and downloading
+# (`/recordings/{id}/file`) are served by web/routes/recordings_api.py, which logs every access.
 
 
-@get("/recordings/{recording_id:int}/audio", guards=[requires("recordings")], include_in_schema=False)
-async def play(admin: AdminDep, recording_id: FromPath[int]) -> File:
-    """The recording for the browser's player."""
-    recording, path = await admin.recordings.file(recording_id)
-    return _file(path, f"call-{recording.call_id}.wav", download=False)
-
-
-@get("/recordings/{recording_id:int}/download", guards=[requires("recordings")], include_in_schema=False)
-async def download(admin: AdminDep, recording_id: FromPath[int]) -> File:
-    """The recording as a file to save."""
-    recording, path = await admin.recordings.file(recording_id)
-    return _file(path, f"call-{recording.call_id}.wav", download=True)
-
-
-ROUTES = [recordings, play, download]
+ROUTES = [recordings]
