@@ -128,8 +128,8 @@ class CloudSettings:
         loopback = self.url.startswith(("http://127.0.0.1", "http://localhost", "http://[::1]"))
         if not (self.url.startswith("https://") or loopback):
             raise ConfigError("cloud.url must be https:// (plain http only to this machine)")
-        if not self.bearer():
-            raise ConfigError("cloud.url is set but neither cloud.token nor cloud.token_file gives a token")
+        if not (self.token or self.token_file):
+            raise ConfigError("cloud.url is set but neither cloud.token nor cloud.token_file is")
         if self.batch_max < 1 or self.outbox_max < self.batch_max:
             raise ConfigError("cloud.batch_max must be at least 1 and cloud.outbox_max at least batch_max")
         if self.backoff_min_ms < 1 or self.backoff_max_s < 1 or self.poll_ms < 10:

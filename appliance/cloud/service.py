@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import ssl
 import time
 import uuid
 from collections.abc import Callable, Coroutine
@@ -22,6 +23,7 @@ from urllib.parse import urlsplit
 from appliance.cloud.outbox import Batch, Outbox
 from appliance.cloud.sender import Backoff, DeliveryError, Sender, TooLarge
 from appliance.cloud.wire import SCHEMA, dumps
+from appliance.errors import ConfigError
 from appliance.incidents import HealthBoard, HealthTracker, IncidentJournal
 from appliance.settings import CloudSettings
 
@@ -50,7 +52,7 @@ class CloudSync:
         self.enabled = bool(settings.url)
         self.device_id = device_id(settings, data_dir) if self.enabled else ""
         self.outbox = Outbox(settings.outbox_max)
-        self._tasks: list[asyncio.Task[None]] = []
+        self._tasks: list[asyncio.Task[Any]] = []
         self._ready = asyncio.Event()
         self._stopping = asyncio.Event()
         self._sender: Sender | None = None
@@ -61,6 +63,7 @@ class CloudSync:
         self.backoff = Backoff(settings.backoff_min_ms / 1000, settings.backoff_max_s)
         self.counters = {"sent_records": 0, "sent_batches": 0, "failures": 0, "snapshots_skipped": 0}
         self._last_attempt: float | None = None
+        self.problem = ""  # why the service could not start, if it could not
         self._next_attempt: float | None = None
 
     async def prepare(self) -> None:
@@ -72,10 +75,20 @@ class CloudSync:
         """Start collecting and sending (nothing when no endpoint is configured)."""
         if not self.enabled:
             return
-        self._tracker = health.tracker("cloud", urlsplit(self.settings.url).netloc, down_after=3, up_after=1)
+        self._tracker = health.tracker("cloud", urlsplit(_without_userinfo(self.settings.url)).netloc,
+                                       down_after=3, up_after=1)
         self._incidents = incidents
-        self._sender = Sender(self.settings.url, self.settings.bearer(), self.settings.timeout_s,
-                              self.settings.ca_file)
+        try:
+            self._sender = Sender(self.settings.url, self.settings.bearer(), self.settings.timeout_s,
+                                  self.settings.ca_file)
+        except (ConfigError, OSError, ssl.SSLError) as err:
+            # A cloud problem must never keep the box from taking calls: journal it and carry on.
+            log.error("cloud sync not started: %s", err)
+            self.problem = str(err)
+            self._tasks.append(asyncio.create_task(incidents.open(
+                "cloud", "settings", f"cloud sync not started: {err}",
+                action="records are noted and will be sent once the settings are fixed"), name="cloud-problem"))
+            return
         self._spawn("cloud-collect", self._collect_forever)
         self._spawn("cloud-send", self._send_forever)
         if snapshot is not None and self.settings.snapshot_s > 0:
@@ -219,7 +232,7 @@ class CloudSync:
             "outbox_full": self._full, "state": self._tracker.state.value if self._tracker else "unknown",
             "last_success_ts": datetime.fromisoformat(success).timestamp() if success else None,
             "last_attempt_at": _iso(self._last_attempt), "next_attempt_at": _iso(self._next_attempt),
-            "consecutive_failures": self.backoff.failures, **self.counters,
+            "consecutive_failures": self.backoff.failures, "problem": self.problem, **self.counters,
         }
 
 

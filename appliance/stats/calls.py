@@ -49,8 +49,9 @@ def _advance(visit: Visit, ev: Event) -> None:
         visit.wait_s = _number(ev.data[END_OF_WAIT[ev.event]])
         if visit.outcome == "answered":
             visit.agent, visit.connected = ev.agent, ev.t
-    elif ev.event in END_OF_TALK and visit.outcome == "answered" and visit.talk_s is None:
-        visit.talk_s = _number(ev.data[END_OF_TALK[ev.event]])
+    elif ev.event in END_OF_TALK and visit.outcome == "answered":
+        # Talk segments add up: a caller sent back to the queue (SEATLOST) stays one answered call.
+        visit.talk_s = (visit.talk_s or 0.0) + _number(ev.data[END_OF_TALK[ev.event]])
         visit.transferred = ev.event == TRANSFER
 
 

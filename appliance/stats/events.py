@@ -17,6 +17,7 @@ EXITWITHKEY = "EXITWITHKEY"  # data: key | position | original position | wait s
 COMPLETECALLER = "COMPLETECALLER"  # data: hold s | talk s | original position
 COMPLETEAGENT = "COMPLETEAGENT"  # data: hold s | talk s | original position
 TRANSFER = "TRANSFER"  # data: target | context | hold s | talk s | original position
+SEATLOST = "SEATLOST"  # the operator's headset vanished; the caller goes back to the queue: hold s | talk s
 # Offers and operator states.
 RINGNOANSWER = "RINGNOANSWER"  # data: ring ms | 'timeout' or SIP code
 WRAPUP = "WRAPUP"  # written when wrap-up ends; call id = the call wrapped up; data: wrap-up s
@@ -35,7 +36,7 @@ END_OF_WAIT = {CONNECT: 0, ABANDON: 2, EXITWITHTIMEOUT: 2, EXITEMPTY: 2, EXITWIT
 OUTCOME = {CONNECT: "answered", ABANDON: "abandoned", EXITWITHTIMEOUT: "timeout",
            EXITEMPTY: "empty", EXITWITHKEY: "key"}
 """The outcome each event gives a visit."""
-END_OF_TALK = {COMPLETECALLER: 1, COMPLETEAGENT: 1, TRANSFER: 3}
+END_OF_TALK = {COMPLETECALLER: 1, COMPLETEAGENT: 1, TRANSFER: 3, SEATLOST: 1}
 """Each end-of-talk event and the index of its talk-time field."""
 PAUSES = {PAUSE: True, "PAUSEALL": True, UNPAUSE: False, "UNPAUSEALL": False}
 LOGINS = {AGENTLOGIN: True, AGENTLOGOFF: False}

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 Span = tuple[float, float]
 
@@ -41,7 +41,7 @@ def subtract(spans: list[Span], holes: list[Span]) -> list[Span]:
     return result
 
 
-def subtract_each(spans: list[Span], holes: list[Span]) -> list[list[Span]]:
+def subtract_each(spans: Sequence[Span], holes: Sequence[Span]) -> list[list[Span]]:
     """For each of `spans` (any order, overlaps allowed), its parts outside disjoint sorted `holes`."""
     parts: list[list[Span]] = [[] for _ in spans]
     i = 0

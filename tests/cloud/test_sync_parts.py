@@ -10,10 +10,12 @@ import jsonschema
 import pytest
 from tortoise.connection import get_connection
 
+from appliance.cloud import CloudSync
 from appliance.cloud.outbox import Outbox
 from appliance.cloud.sender import Backoff
 from appliance.cloud.triggers import TRIGGERS, installed
 from appliance.errors import ConfigError
+from appliance.incidents import HealthBoard, IncidentJournal
 from appliance.settings import CloudSettings, Settings
 from appliance.stats.live import snapshot
 from appliance.storage import CallRecord, Database, Incident, QueueEvent
@@ -94,3 +96,15 @@ async def test_incident_changes_are_collected_once_per_pass(db: Database) -> Non
 async def test_snapshot_matches_the_wire_schema(db: Database) -> None:
     data = snapshot(fake_services(db))
     jsonschema.validate(data, {"$schema": SCHEMA["$schema"], "$defs": SCHEMA["$defs"], "$ref": "#/$defs/snapshot"})
+
+
+async def test_an_unreadable_token_file_is_an_incident_not_a_dead_box(db: Database, tmp_path: Path) -> None:
+    settings = CloudSettings(url="https://cloud.example/v1", token_file=tmp_path / "missing", device_id="b")
+    settings.validate()  # configured: the file is read when the service starts
+    sync = CloudSync(settings, tmp_path)
+    await sync.prepare()
+    sync.start(HealthBoard(), IncidentJournal())
+    await sync.stop()
+    incident = await Incident.filter(kind="cloud", subject="settings").first()
+    assert incident is not None and "cannot read cloud.token_file" in incident.cause
+    assert "cannot read" in (await sync.status())["problem"]

@@ -135,3 +135,17 @@ async def test_long_periods_are_merged_from_months_exactly(db: Database, monkeyp
     anna = merged.operators["anna"]
     assert (anna.talk_s, anna.wrap_s, anna.pause_s, anna.handled) == (180, 30, 200, 2)
     assert (merged.total.offered, merged.callbacks.reached, len(merged.daily)) == (3, 1, 18)
+
+
+async def test_headset_lost_mid_call_is_one_call_with_two_talk_segments(db: Database) -> None:
+    await write_log([
+        (0, "X", "q", "", "ENTERQUEUE", ("", "1", 1)),
+        (5, "X", "q", "anna", "CONNECT", (5, "l1", 1000, 1)),
+        (65, "X", "q", "anna", "SEATLOST", (5, 60, "headset unplugged")),
+        (75, "X", "q", "boris", "CONNECT", (75, "l2", 3000, 1)),
+        (115, "X", "q", "boris", "COMPLETECALLER", (75, 40, 1)),
+    ])
+    rep = build(db.path, Scope(at(0), at(600)), UTC_ZONE, now=NOW)
+    assert (rep.total.offered, rep.total.answered, rep.total.asa_s, rep.total.talk_s) == (1, 1, 5, 100)
+    assert (rep.operators["anna"].talk_s, rep.operators["boris"].talk_s) == (60, 40)
+    assert (rep.operators["anna"].answered, rep.operators["boris"].answered) == (1, 0)

@@ -9,7 +9,9 @@ import pytest
 from litestar import Litestar
 from litestar.di import Provide
 from litestar.testing import TestClient
+from litestar.types import ASGIApp, Receive, Scope, Send
 
+from appliance.auth.roles import Principal
 from appliance.storage import Database
 from tests.stats.office import fake_services
 from web.routes import metrics, stats_api
@@ -17,10 +19,22 @@ from web.routes import metrics, stats_api
 SAMPLE = re.compile(r'^[a-zA-Z_:][a-zA-Z0-9_:]*(\{([a-zA-Z_]\w*="([^"\\]|\\.)*",?)*\})? -?[0-9.e+]+$')
 
 
+def signed_in(app: ASGIApp) -> ASGIApp:
+    """Stands in for the auth middleware: the role named by `x-test-role` (default admin) is signed in."""
+
+    async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            role = dict(scope["headers"]).get(b"x-test-role", b"admin").decode()
+            scope["user"] = Principal("test", role, "token")
+        await app(scope, receive, send)
+
+    return middleware
+
+
 @pytest.fixture
 def client(office: Database) -> Iterator[TestClient[Litestar]]:
     box = fake_services(office)
-    app = Litestar(route_handlers=[*stats_api.ROUTES, *metrics.ROUTES],
+    app = Litestar(route_handlers=[*stats_api.ROUTES, *metrics.ROUTES], middleware=[signed_in],
                    dependencies={"services": Provide(lambda: box, use_cache=True, sync_to_thread=False)})
     with TestClient(app) as test_client:
         yield test_client
@@ -79,3 +93,9 @@ def test_prometheus_exposition(client: TestClient[Litestar]) -> None:
     assert "callbox_sync_enabled 0" in samples
     free = next(s for s in samples if s.startswith("callbox_disk_free_bytes"))
     assert float(free.split()[-1]) > 0
+
+
+def test_stats_need_a_role_that_may_read_reports(client: TestClient[Litestar]) -> None:
+    assert client.get("/api/v1/stats", params=PERIOD, headers={"x-test-role": "operator"}).status_code == 403
+    assert client.get("/api/v1/sync", headers={"x-test-role": "operator"}).status_code == 403
+    assert client.get("/api/v1/stats", params=PERIOD, headers={"x-test-role": "supervisor"}).status_code == 200

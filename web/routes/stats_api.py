@@ -21,6 +21,7 @@ from litestar.params import FromPath, FromQuery
 
 from appliance.daemon import Services
 from appliance.stats import Report, Scope, Thresholds, as_dict, build, charts, export, source
+from web.security import requires
 
 # Auth: every /api/v1 route sits behind the API-token middleware of the auth work; these
 # handlers should also take its role guard: "reports" for /api/v1/stats..., "status" for
@@ -92,13 +93,13 @@ async def _build(p: Period) -> Report:
     return await asyncio.to_thread(build, p.path, p.scope, p.zone, p.thresholds)
 
 
-@get("/api/v1/stats", dependencies=REPORT)
+@get("/api/v1/stats", dependencies=REPORT, guards=[requires("reports")])
 async def stats(period: NamedDependency[Period]) -> dict[str, Any]:
     """Every metric of a period: totals, per queue, operator, carrier, uplink; callbacks; heat map; days."""
     return as_dict(await _build(period))
 
 
-@get("/api/v1/stats/csv/{table:str}", dependencies=REPORT)
+@get("/api/v1/stats/csv/{table:str}", dependencies=REPORT, guards=[requires("reports")])
 async def stats_csv(period: NamedDependency[Period], table: FromPath[str]) -> Response[bytes]:
     """A report table (queues, operators, carriers, daily, heatmap) or the call records, as CSV."""
     if table not in CSV and table != "calls":
@@ -113,7 +114,7 @@ async def stats_csv(period: NamedDependency[Period], table: FromPath[str]) -> Re
                     headers={"Content-Disposition": f'attachment; filename="{name}"'})
 
 
-@get("/api/v1/stats/svg/{chart:str}", dependencies=REPORT)
+@get("/api/v1/stats/svg/{chart:str}", dependencies=REPORT, guards=[requires("reports")])
 async def stats_chart(period: NamedDependency[Period], chart: FromPath[str]) -> Response[str]:
     """A report chart as SVG (heatmap, queues, operators, occupancy, carriers, trend, service-level)."""
     if chart not in SVG:
@@ -121,7 +122,7 @@ async def stats_chart(period: NamedDependency[Period], chart: FromPath[str]) -> 
     return Response(SVG[chart](await _build(period)), media_type="image/svg+xml")
 
 
-@get("/api/v1/sync")
+@get("/api/v1/sync", guards=[requires("status")])
 async def sync_state(services: NamedDependency[Services]) -> dict[str, Any]:
     """Cloud sync: enabled, endpoint, backlog, last success, last error, next attempt."""
     if services.cloud is None:
