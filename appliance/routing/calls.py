@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import dataclasses
+import itertools
 import logging
 import uuid
 from collections.abc import Callable
@@ -171,6 +172,10 @@ class OutboundCalls:
         result = await self._dialer.dial(route, call.number, call.wake,
                                          cancelled=lambda: call.cancelled or op.ended is not None)
         call.attempts, call.setup_ms = result.attempts, result.setup_ms
+        tried = [a for a in result.attempts if a.outcome != "skipped"]
+        for failed, then in itertools.pairwise(tried):  # what the carrier reports count
+            self._journal.event(call.id, call.route, "FAILOVER", "", failed.trunk, then.trunk,
+                                failed.code or failed.outcome)
         if result.leg is None:
             self._finish(call, _RESULTS.get(result.code, "failed"), result.code, result.reason)
             return

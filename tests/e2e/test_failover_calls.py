@@ -54,6 +54,8 @@ def test_503_and_a_silent_carrier_fail_over_and_the_callee_rings_once(box_factor
     assert (stats["carrier-b"]["failures"], stats["carrier-b"]["failovers"]) == (1, 1)
     assert (stats["carrier-c"]["failures"], stats["carrier-c"]["failovers"]) == (1, 1)
     assert (stats["carrier-a"]["answered"], stats["carrier-a"]["failures"]) == (1, 0)
+    failovers = box.rows("SELECT data1, data2 FROM queue_event WHERE event = 'FAILOVER' ORDER BY id")
+    assert len(failovers) == 2 and failovers[-1]["data2"] == "carrier-a"  # for the carrier reports
 
 
 def test_busy_is_passed_back_to_the_operator_without_failover(box_factory: Callable[..., Box]) -> None:
