@@ -30,6 +30,7 @@ NAV = (  # (path, label, area)
     ("/queues", "Queues", "config"),
     ("/operators", "Operators & seats", "config"),
     ("/records", "Call records", "reports"),
+    ("/reports", "Reports", "reports"),
     ("/recordings", "Recordings", "recordings"),
     ("/incidents", "Incidents", "incidents"),
     ("/settings", "Settings", "config"),
