@@ -13,7 +13,7 @@ sudo=""
 
 build_pkgs="build-essential swig pkg-config libasound2-dev libssl-dev libopus-dev libspeex-dev libspeexdsp-dev
   libgsm1-dev uuid-dev python3-dev python3-venv dpkg-dev ca-certificates"
-test_pkgs="sip-tester sox chromium"  # chromium: the panel's browser tests (Playwright drives it)
+test_pkgs="sip-tester sox chromium fonts-dejavu-core"  # chromium (+ a font): the panel's browser tests
 # umockdev: the headset hotplug tests run under umockdev-wrapper; PyGObject (test extra) builds against
 # libgirepository1.0-dev and libcairo2-dev
 test_pkgs="$test_pkgs umockdev gir1.2-umockdev-1.0 libgirepository1.0-dev libcairo2-dev"
