@@ -11,7 +11,7 @@ from litestar.params import FromPath
 
 from appliance.daemon import Services
 from web.render import render
-from web.routes.stats_api import REPORT, SVG, Period, _build, period, stats_csv
+from web.routes.stats_api import REPORT, SVG, Period, period, report_of, stats_csv
 from web.security import requires
 
 CHARTS = ("heatmap", "trend", "service-level", "queues", "operators", "occupancy", "carriers")
@@ -27,7 +27,7 @@ async def reports(request: Request[Any, Any, Any], services: NamedDependency[Ser
     except ValidationException as err:
         return await render(request, "reports.html", partial="results", error=str(err.detail), filters=filters,
                             title="Reports", report=None, charts=[])
-    report = await _build(chosen)
+    report = await report_of(chosen)
     return await render(request, "reports.html", partial="results", error="", filters=filters, title="Reports",
                         report=report, charts=[SVG[name](report) for name in CHARTS])
 

@@ -20,7 +20,7 @@ from litestar.exceptions import NotFoundException, ValidationException
 from litestar.params import FromPath, FromQuery
 
 from appliance.daemon import Services
-from appliance.stats import Report, Scope, Thresholds, as_dict, build, charts, export, source
+from appliance.stats import Report, Scope, Thresholds, as_dict, charts, export, run_report, source
 from web.security import requires
 
 # Auth: every /api/v1 route sits behind the API-token middleware of the auth work; these
@@ -89,14 +89,15 @@ async def period(services: NamedDependency[Services], start: FromQuery[str | Non
 REPORT = {"period": Provide(period)}
 
 
-async def _build(p: Period) -> Report:
-    return await asyncio.to_thread(build, p.path, p.scope, p.zone, p.thresholds)
+async def report_of(p: Period) -> Report:
+    """The report of a period, computed off the event loop (`appliance.stats.run_report`)."""
+    return await run_report(p.path, p.scope, p.zone, p.thresholds)
 
 
 @get("/api/v1/stats", dependencies=REPORT, guards=[requires("reports")])
 async def stats(period: NamedDependency[Period]) -> dict[str, Any]:
     """Every metric of a period: totals, per queue, operator, carrier, uplink; callbacks; heat map; days."""
-    return as_dict(await _build(period))
+    return as_dict(await report_of(period))
 
 
 @get("/api/v1/stats/csv/{table:str}", dependencies=REPORT, guards=[requires("reports")])
@@ -107,7 +108,7 @@ async def stats_csv(period: NamedDependency[Period], table: FromPath[str]) -> Re
     if table == "calls":
         text = await asyncio.to_thread(export.calls_csv, period.path, period.scope, period.zone)
     else:
-        text = CSV[table](await _build(period))
+        text = CSV[table](await report_of(period))
     name = f"callbox-{table}-{period.scope.start.date()}-{period.scope.end.date()}.csv"
     # UTF-8 with a byte-order mark: spreadsheet programs then read Cyrillic names correctly.
     return Response(text.encode("utf-8-sig"), media_type="text/csv; charset=utf-8",
@@ -119,7 +120,7 @@ async def stats_chart(period: NamedDependency[Period], chart: FromPath[str]) -> 
     """A report chart as SVG (heatmap, queues, operators, occupancy, carriers, trend, service-level)."""
     if chart not in SVG:
         raise NotFoundException(f"no chart {chart!r}: one of {', '.join(SVG)}")
-    return Response(SVG[chart](await _build(period)), media_type="image/svg+xml")
+    return Response(SVG[chart](await report_of(period)), media_type="image/svg+xml")
 
 
 @get("/api/v1/sync", guards=[requires("status")])
